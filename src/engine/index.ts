@@ -1,0 +1,109 @@
+// The engine: the plugin's only door to jackson. It opens (or shares) the database, builds confined
+// sets of jackson's directory-sync objects, and exposes them as the `directorySync` controller.
+import type { FastifyBaseLogger } from 'fastify'
+import { ClosedError } from '../errors.js'
+import type { ResolvedOptions } from '../options.js'
+import type { DirectorySyncController, Page, Result } from '../types.js'
+import { Lanes, Mutex } from './confinement.js'
+import { acquireDatabase } from './database.js'
+import { createDirectorySync, type JacksonDirectorySync, type JacksonOptions } from './jackson.js'
+import { jacksonLogger } from './logging.js'
+
+/** Lanes per registration where the database takes concurrent calls (PostgreSQL, MySQL, Redis, mem). */
+const PARALLEL_LANES = 4
+
+export interface Engine {
+  controller: DirectorySyncController
+  close(): Promise<void>
+}
+
+export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogger): Promise<Engine> {
+  const lease = await acquireDatabase(options.db, log, options.connectTimeout)
+  try {
+    const { database } = lease
+    const opts: JacksonOptions = {
+      externalUrl: options.externalUrl,
+      samlPath: options.samlPath,
+      scimPath: options.scimPath,
+      db: database.options,
+      logger: jacksonLogger(log.child({ component: 'jackson' })),
+      noAnalytics: true
+    }
+    const count = database.serialLock ? 1 : PARALLEL_LANES
+    const sets: JacksonDirectorySync[] = []
+    for (let i = 0; i < count; i++) sets.push(await createDirectorySync(database.db, opts))
+    const locks = sets.map(() => database.serialLock ?? new Mutex())
+    const lanes = new Lanes(sets, locks)
+    let closed = false
+    const run = <R>(key: string | undefined, fn: (set: JacksonDirectorySync) => Promise<R>): Promise<R> => {
+      if (closed) return Promise.reject(new ClosedError())
+      return lanes.run(key, fn)
+    }
+    return {
+      controller: buildController(run, sets[0].providers()),
+      async close () {
+        if (closed) return
+        closed = true
+        await lanes.idle()
+        await lease.release()
+      }
+    }
+  } catch (err) {
+    await lease.release()
+    throw err
+  }
+}
+
+type Run = <R>(key: string | undefined, fn: (set: JacksonDirectorySync) => Promise<R>) => Promise<R>
+
+const notFound = (what: string): Result<never> => ({ data: null, error: { message: `${what} not found`, code: 404 } })
+
+function buildController (run: Run, providers: Record<string, string>): DirectorySyncController {
+  // Reads by directory id: resolve the directory's tenant and product in the same confined call that uses them.
+  const inDirectory = <T>(directoryId: string, fn: (set: JacksonDirectorySync, tenant: string, product: string) => Promise<Result<T>>) =>
+    run(directoryId, async (set) => {
+      const directory = await set.directories.get(directoryId)
+      if (directory.error) return directory
+      return fn(set, directory.data.tenant, directory.data.product)
+    })
+
+  // Several directories may share a tenant and product (and so a store): a record must name this directory.
+  const ownedBy = <T extends { directoryId?: string }>(directoryId: string, what: string, result: Result<T>): Result<T> =>
+    result.error === null && result.data.directoryId !== undefined && result.data.directoryId !== directoryId ? notFound(what) : result
+
+  return {
+    directories: {
+      create: (params) => run(undefined, (set) => set.directories.create(params)),
+      get: (id) => run(id, (set) => set.directories.get(id)),
+      update: (id, params) => run(id, async (set) => {
+        // jackson answers an unknown id with a 500 ("Cannot read properties of undefined").
+        const existing = await set.directories.get(id)
+        return existing.error ? existing : set.directories.update(id, params)
+      }),
+      delete: (id) => run(id, (set) => set.directories.delete(id)),
+      getByTenantAndProduct: (tenant, product) => run(undefined, (set) => set.directories.getByTenantAndProduct(tenant, product)),
+      getAll: (page?: Page) => run(undefined, (set) => set.directories.getAll(page))
+    },
+    providers: () => ({ ...providers }) as ReturnType<DirectorySyncController['providers']>,
+    users: {
+      list: (directoryId, page = {}) => inDirectory(directoryId, (set, tenant, product) =>
+        set.users.setTenantAndProduct(tenant, product).getAll({ ...page, directoryId })),
+      get: (directoryId, userId) => inDirectory(directoryId, async (set, tenant, product) =>
+        ownedBy(directoryId, 'User', await set.users.setTenantAndProduct(tenant, product).get(userId)))
+    },
+    groups: {
+      list: (directoryId, page = {}) => inDirectory(directoryId, (set, tenant, product) =>
+        set.groups.setTenantAndProduct(tenant, product).getAll({ ...page, directoryId })),
+      get: (directoryId, groupId) => inDirectory(directoryId, async (set, tenant, product) =>
+        ownedBy(directoryId, 'Group', await set.groups.setTenantAndProduct(tenant, product).get(groupId))),
+      members: (directoryId, groupId, page = {}) => inDirectory(directoryId, async (set, tenant, product) => {
+        const groups = set.groups.setTenantAndProduct(tenant, product)
+        const group = ownedBy(directoryId, 'Group', await groups.get(groupId))
+        return group.error ? group : groups.getGroupMembers({ ...page, groupId })
+      })
+    },
+    requests: {
+      handle: (request, callback) => run(request.directoryId, (set) => set.requests.handle(request, callback))
+    }
+  }
+}

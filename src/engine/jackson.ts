@@ -1,0 +1,99 @@
+// The one place that loads @boxyhq/saml-jackson. Directory sync is built from jackson's own parts instead
+// of its `controllers()` entry point, which (measured, see shared/notes/jackson.md) caches its connection
+// in a process global, never gives up on an unreachable database, generates an RSA key for SAML,
+// starts telemetry and leaves timers running. The parts used here are internal modules, so their shape
+// is checked at load time and pinned by test/engine/jackson-internals.test.ts.
+import * as dbModule from '@boxyhq/saml-jackson/dist/db/db.js'
+import * as directorySyncModule from '@boxyhq/saml-jackson/dist/directory-sync/index.js'
+import * as eventModule from '@boxyhq/saml-jackson/dist/event/index.js'
+import { JacksonIncompatibleError } from '../errors.js'
+import type { DbOptions } from '../options.js'
+import type {
+  ApiError, CreateDirectoryParams, Directory, DirectorySyncRequest, DirectorySyncResponse, EventCallback,
+  Group, GroupMember, Page, Result, UpdateDirectoryParams, User
+} from '../types.js'
+
+export interface JacksonLogger {
+  info(...args: unknown[]): void
+  warn(...args: unknown[]): void
+  error(...args: unknown[]): void
+}
+
+/** jackson's database handle (`DB` in dist/db/db.js) wrapping an engine driver (`db`). */
+export interface JacksonDb {
+  db: { dataSource?: { logger: unknown }, client?: unknown, timerId?: NodeJS.Timeout }
+  close(): Promise<void>
+}
+
+interface TenantScoped<T> { setTenantAndProduct(tenant: string, product: string): T }
+
+export interface JacksonUsers extends TenantScoped<JacksonUsers> {
+  get(id: string): Promise<Result<User & { directoryId?: string }>>
+  getAll(params: Page & { directoryId: string }): Promise<Result<User[]>>
+}
+
+export interface JacksonGroups extends TenantScoped<JacksonGroups> {
+  get(id: string): Promise<Result<Group & { directoryId?: string }>>
+  getAll(params: Page & { directoryId: string }): Promise<Result<Group[]>>
+  getGroupMembers(params: Page & { groupId: string }): Promise<Result<GroupMember[]>>
+}
+
+/** One set of jackson's directory-sync objects: its stores keep the current tenant in fields. */
+export interface JacksonDirectorySync {
+  directories: {
+    create(params: CreateDirectoryParams): Promise<Result<Directory>>
+    get(id: string): Promise<Result<Directory>>
+    update(id: string, params: UpdateDirectoryParams): Promise<Result<Directory>>
+    delete(id: string): Promise<Result<null>>
+    getByTenantAndProduct(tenant: string, product: string): Promise<Result<Directory[]>>
+    getAll(page?: Page): Promise<Result<Directory[]>>
+  }
+  users: JacksonUsers
+  groups: JacksonGroups
+  requests: { handle(request: DirectorySyncRequest, callback?: EventCallback): Promise<DirectorySyncResponse> }
+  providers(): Record<string, string>
+}
+
+/** What jackson's directory sync reads from its options. */
+export interface JacksonOptions {
+  externalUrl: string
+  samlPath: string
+  scimPath: string
+  db: DbOptions & Record<string, unknown>
+  logger: JacksonLogger
+  noAnalytics: true
+  dsync?: { callback?: EventCallback }
+}
+
+// In native ESM a CommonJS module's namespace has module.exports as `default`; compiled to CommonJS,
+// the namespace is module.exports itself. Either way, reach the module's own `exports.default`.
+function cjsDefault<T> (namespace: unknown, name: string, expected: 'function' | 'object'): T {
+  const outer = (namespace as { default?: any }).default
+  const value = outer !== null && typeof outer === 'object' && outer.__esModule === true ? outer.default : outer
+  const actual: string = typeof value
+  if (actual !== expected) throw new JacksonIncompatibleError(`${name} default export is not a ${expected}`)
+  return value as T
+}
+
+type DbFactory = { new: (options: { db: unknown, logger: JacksonLogger }, noCache?: boolean) => Promise<JacksonDb> }
+type DirectorySyncFactory = (params: { db: JacksonDb, opts: JacksonOptions, eventController: unknown }) => Promise<JacksonDirectorySync>
+type EventControllerClass = new (params: { opts: JacksonOptions }) => unknown
+
+const dbFactory = cjsDefault<DbFactory>(dbModule, 'dist/db/db.js', 'object')
+const directorySyncFactory = cjsDefault<DirectorySyncFactory>(directorySyncModule, 'dist/directory-sync/index.js', 'function')
+const EventController = cjsDefault<EventControllerClass>(eventModule, 'dist/event/index.js', 'function')
+if (typeof dbFactory.new !== 'function') throw new JacksonIncompatibleError('dist/db/db.js has no new()')
+
+/** Opens a database handle of its own: `noCache` keeps it out of jackson's process-wide `global.__jacksonDb`. */
+export function openJacksonDb (db: JacksonOptions['db'], logger: JacksonLogger): Promise<JacksonDb> {
+  return dbFactory.new({ db, logger }, true)
+}
+
+/** Builds an independent set of directory-sync objects on an open database. */
+export function createDirectorySync (db: JacksonDb, opts: JacksonOptions): Promise<JacksonDirectorySync> {
+  return directorySyncFactory({ db, opts, eventController: new EventController({ opts }) })
+}
+
+export function isApiError (value: unknown): value is ApiError {
+  return value !== null && typeof value === 'object' && typeof (value as ApiError).message === 'string'
+}

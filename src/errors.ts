@@ -1,0 +1,38 @@
+// Every error this plugin throws, created once, with a stable code (FST_DSYNC_*) and an HTTP status.
+import createError from '@fastify/error'
+
+export const InvalidOptionError = createError<[string, string]>(
+  'FST_DSYNC_INVALID_OPTION',
+  'fastify-directory-sync: invalid option "%s": %s',
+  500
+)
+
+export const DatabaseUnreachableError = createError<[string, number, string]>(
+  'FST_DSYNC_DB_UNREACHABLE',
+  'fastify-directory-sync: the %s database did not answer within %d ms: %s',
+  503
+)
+
+export const DatabaseConflictError = createError<[string, string]>(
+  'FST_DSYNC_DB_CONFLICT',
+  'fastify-directory-sync: the database %s is already open in this process with a different "%s"; registrations sharing a database must agree on it',
+  500
+)
+
+export const UnsupportedEngineError = createError<[string]>(
+  'FST_DSYNC_UNSUPPORTED_ENGINE',
+  'fastify-directory-sync: database engine "%s" is not supported (use mem, redis, or sql with type postgres, mysql, mariadb or sqlite)',
+  500
+)
+
+export const ClosedError = createError(
+  'FST_DSYNC_CLOSED',
+  'fastify-directory-sync: the directory-sync engine is closed',
+  503
+)
+
+export const JacksonIncompatibleError = createError<[string]>(
+  'FST_DSYNC_JACKSON_INCOMPATIBLE',
+  'fastify-directory-sync: the installed @boxyhq/saml-jackson does not have the shape this plugin was built for: %s',
+  500
+)

@@ -1,0 +1,124 @@
+// The plugin's options: one TypeBox schema, the defaults in one place, and a check that names the bad option.
+import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+import { InvalidOptionError } from './errors.js'
+
+const Positive = (description: string) => Type.Integer({ minimum: 1, description })
+
+// Options jackson reads from `db` besides where the data lives (all optional).
+const CommonDb = {
+  encryptionKey: Type.Optional(Type.String({ description: 'encrypts stored records: 32 characters, or 32 bytes in base64' })),
+  pageLimit: Type.Optional(Positive('the most records jackson returns in one page (default 50)')),
+  ttl: Type.Optional(Positive('seconds between clean-ups of expiring records (default 300)')),
+  cleanupLimit: Type.Optional(Positive('expired records removed per clean-up (default 1000)'))
+}
+
+export const MemDbSchema = Type.Object({
+  engine: Type.Literal('mem'),
+  ...CommonDb
+}, { additionalProperties: false })
+
+export const SqlDbSchema = Type.Object({
+  engine: Type.Literal('sql'),
+  type: Type.Union([Type.Literal('postgres'), Type.Literal('mysql'), Type.Literal('mariadb'), Type.Literal('sqlite')]),
+  url: Type.String({ minLength: 1, description: 'a connection URL, or for sqlite the path of the database file' }),
+  ssl: Type.Optional(Type.Unknown()),
+  manualMigration: Type.Optional(Type.Boolean()),
+  ...CommonDb
+}, { additionalProperties: false })
+
+export const RedisDbSchema = Type.Object({
+  engine: Type.Literal('redis'),
+  url: Type.String({ minLength: 1 }),
+  ...CommonDb
+}, { additionalProperties: false })
+
+export const DbOptionsSchema = Type.Union([MemDbSchema, SqlDbSchema, RedisDbSchema])
+
+export const OptionsSchema = Type.Object({
+  db: DbOptionsSchema,
+  externalUrl: Type.String({ minLength: 1, description: 'the public URL of this app: SCIM endpoints given to identity providers start with it' }),
+  scimPath: Type.Optional(Type.String({ pattern: '^/', description: 'the SCIM base path (default /api/scim/v2.0)' })),
+  samlPath: Type.Optional(Type.String({ pattern: '^/', description: 'jackson requires one even without SAML (default /api/oauth/saml)' })),
+  // jackson's telemetry heartbeat runs a timer that can never be cleared, so this plugin does not start it.
+  noAnalytics: Type.Optional(Type.Literal(true, { description: 'telemetry is never sent by this plugin' })),
+  connectTimeout: Type.Optional(Positive('milliseconds registration waits for the database before failing (default 10000)'))
+}, { additionalProperties: false })
+
+export type MemDbOptions = Static<typeof MemDbSchema>
+export type SqlDbOptions = Static<typeof SqlDbSchema>
+export type RedisDbOptions = Static<typeof RedisDbSchema>
+export type DbOptions = Static<typeof DbOptionsSchema>
+export type DirectorySyncOptions = Static<typeof OptionsSchema>
+
+export interface ResolvedOptions {
+  db: DbOptions
+  externalUrl: string
+  scimPath: string
+  samlPath: string
+  connectTimeout: number
+}
+
+export const defaults = {
+  scimPath: '/api/scim/v2.0',
+  samlPath: '/api/oauth/saml',
+  connectTimeout: 10_000
+} as const
+
+/** Checks the host's options and fills in the defaults; throws InvalidOptionError naming the first bad option. */
+export function resolveOptions (input: unknown): ResolvedOptions {
+  if (input === null || typeof input !== 'object') throw new InvalidOptionError('(options)', 'expected an object')
+  const raw = input as Record<string, unknown>
+  if (raw.db === undefined) {
+    throw new InvalidOptionError('db', 'required: say where directories, users and groups are stored, e.g. { engine: \'sql\', type: \'sqlite\', url: \'./data/dsync.db\' } (without it jackson would silently try PostgreSQL on localhost)')
+  }
+  checkDb(raw.db)
+  const error = Value.Errors(OptionsSchema, raw).First()
+  if (error) throw new InvalidOptionError(optionName(error.path), error.message)
+  const options = raw as DirectorySyncOptions
+  checkUrl(options.externalUrl)
+  if (options.db.encryptionKey !== undefined) checkEncryptionKey(options.db.encryptionKey)
+  return {
+    db: options.db,
+    externalUrl: options.externalUrl.replace(/\/+$/, ''),
+    scimPath: (options.scimPath ?? defaults.scimPath).replace(/\/+$/, '') || '/',
+    samlPath: options.samlPath ?? defaults.samlPath,
+    connectTimeout: options.connectTimeout ?? defaults.connectTimeout
+  }
+}
+
+// A union's first error says only "expected union"; check against the member the engine names instead.
+function checkDb (db: unknown): void {
+  if (db === null || typeof db !== 'object') throw new InvalidOptionError('db', 'expected an object')
+  const engine = (db as { engine?: unknown }).engine
+  const member = engine === 'mem' ? MemDbSchema : engine === 'sql' ? SqlDbSchema : engine === 'redis' ? RedisDbSchema : undefined
+  if (member === undefined) {
+    throw new InvalidOptionError('db.engine', `expected 'mem', 'sql' or 'redis', got ${JSON.stringify(engine)}`)
+  }
+  const error = Value.Errors(member, db).First()
+  if (error) throw new InvalidOptionError(optionName('/db' + error.path), error.message)
+}
+
+function checkUrl (value: string): void {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new InvalidOptionError('externalUrl', `expected an absolute URL such as https://app.example.com, got ${JSON.stringify(value)}`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidOptionError('externalUrl', `expected an http or https URL, got ${JSON.stringify(value)}`)
+  }
+}
+
+// jackson reads a 32-character key as latin1 and anything else as base64; both must give 32 bytes (AES-256).
+function checkEncryptionKey (key: string): void {
+  if (key.length === 32) return
+  if (/^[A-Za-z0-9+/]+={0,2}$/.test(key) && Buffer.from(key, 'base64').length === 32) return
+  throw new InvalidOptionError('db.encryptionKey', 'expected 32 characters, or 32 bytes encoded in base64')
+}
+
+function optionName (pointer: string): string {
+  const name = pointer.split('/').filter(Boolean).join('.')
+  return name === '' ? '(options)' : name
+}

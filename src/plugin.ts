@@ -1,0 +1,22 @@
+// The fastify-plugin wrapper: options → engine → decorator → onClose.
+import fp from 'fastify-plugin'
+import type { FastifyPluginAsync } from 'fastify'
+import { resolveOptions, type DirectorySyncOptions } from './options.js'
+import { openEngine } from './engine/index.js'
+import type { DirectorySyncController } from './types.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    directorySync: DirectorySyncController
+  }
+}
+
+const directorySync: FastifyPluginAsync<DirectorySyncOptions> = async (fastify, rawOptions) => {
+  const options = resolveOptions(rawOptions)
+  const engine = await openEngine(options, fastify.log.child({ plugin: 'fastify-directory-sync' }))
+  fastify.decorate('directorySync', engine.controller)
+  fastify.addHook('onClose', () => engine.close())
+}
+
+export const fastifyDirectorySync = fp(directorySync, { fastify: '5.x', name: 'fastify-directory-sync' })
+export default fastifyDirectorySync

@@ -1,0 +1,144 @@
+// The public shapes of the `directorySync` decorator. They follow jackson's documented shapes (so code
+// written against jackson's Express guide keeps working) but are declared here, so that the plugin's
+// public types do not move when jackson's internal typings do.
+
+export type DirectoryType =
+  | 'azure-scim-v2'
+  | 'onelogin-scim-v2'
+  | 'okta-scim-v2'
+  | 'jumpcloud-scim-v2'
+  | 'generic-scim-v2'
+  | 'google'
+
+export interface Directory {
+  id: string
+  name: string
+  tenant: string
+  product: string
+  type: DirectoryType
+  log_webhook_events: boolean
+  scim: { path: string, endpoint?: string, secret: string }
+  webhook: { endpoint: string, secret: string }
+  deactivated?: boolean
+  google_access_token?: string
+  google_refresh_token?: string
+  google_authorization_url?: string
+}
+
+export interface User {
+  id: string
+  email: string
+  first_name: string
+  last_name: string
+  active: boolean
+  roles?: string[]
+  raw?: any
+}
+
+export interface Group {
+  id: string
+  name: string
+  raw?: any
+}
+
+export interface GroupMember {
+  user_id: string
+}
+
+export interface ApiError {
+  message: string
+  code: number
+}
+
+/** Every controller method answers `{ data, error }` and never throws for a failed operation, as jackson's do. */
+export type Result<T> =
+  | { data: T, error: null, pageToken?: string }
+  | { data: null, error: ApiError }
+
+export interface Page {
+  pageOffset?: number
+  pageLimit?: number
+  pageToken?: string
+}
+
+export interface CreateDirectoryParams {
+  tenant: string
+  product: string
+  name?: string
+  type?: DirectoryType
+  webhook_url?: string
+  webhook_secret?: string
+  google_access_token?: string
+  google_refresh_token?: string
+}
+
+export interface UpdateDirectoryParams {
+  name?: string
+  webhook_url?: string
+  webhook_secret?: string
+  log_webhook_events?: boolean
+  deactivated?: boolean
+  google_access_token?: string
+  google_refresh_token?: string
+}
+
+export type DirectorySyncEventType =
+  | 'user.created' | 'user.updated' | 'user.deleted'
+  | 'group.created' | 'group.updated' | 'group.deleted'
+  | 'group.user_added' | 'group.user_removed'
+
+export type UserWithGroup = User & { group: Group }
+
+export interface DirectorySyncEvent {
+  directory_id: string
+  event: DirectorySyncEventType
+  data: User | Group | UserWithGroup
+  tenant: string
+  product: string
+}
+
+export type EventCallback = (event: DirectorySyncEvent) => Promise<void>
+
+/** The request shape of jackson's `requests.handle`, as jackson's Express guide builds it. */
+export interface DirectorySyncRequest {
+  method: string
+  body: any
+  directoryId: string
+  resourceType: string
+  resourceId: string | undefined
+  apiSecret: string | null
+  query: { count?: number, startIndex?: number, filter?: string }
+}
+
+export interface DirectorySyncResponse {
+  status: number
+  data?: any
+}
+
+/** `app.directorySync`: every method is safe to call concurrently, for any mix of directories. */
+export interface DirectorySyncController {
+  directories: {
+    create(params: CreateDirectoryParams): Promise<Result<Directory>>
+    get(id: string): Promise<Result<Directory>>
+    update(id: string, params: UpdateDirectoryParams): Promise<Result<Directory>>
+    delete(id: string): Promise<Result<null>>
+    getByTenantAndProduct(tenant: string, product: string): Promise<Result<Directory[]>>
+    getAll(page?: Page): Promise<Result<Directory[]>>
+  }
+  /** The directory types jackson supports, with their display names. */
+  providers(): Record<DirectoryType, string>
+  users: {
+    /** A page of a directory's users (tenant and product are resolved from the directory). */
+    list(directoryId: string, page?: Page): Promise<Result<User[]>>
+    get(directoryId: string, userId: string): Promise<Result<User>>
+  }
+  groups: {
+    list(directoryId: string, page?: Page): Promise<Result<Group[]>>
+    get(directoryId: string, groupId: string): Promise<Result<Group>>
+    members(directoryId: string, groupId: string, page?: Page): Promise<Result<GroupMember[]>>
+  }
+  requests: {
+    /** jackson's SCIM entry point, confined so that concurrent calls cannot mix tenants. */
+    handle(request: DirectorySyncRequest, callback?: EventCallback): Promise<DirectorySyncResponse>
+  }
+}
