@@ -84,9 +84,17 @@ const directorySyncFactory = cjsDefault<DirectorySyncFactory>(directorySyncModul
 const EventController = cjsDefault<EventControllerClass>(eventModule, 'dist/event/index.js', 'function')
 if (typeof dbFactory.new !== 'function') throw new JacksonIncompatibleError('dist/db/db.js has no new()')
 
-/** Opens a database handle of its own: `noCache` keeps it out of jackson's process-wide `global.__jacksonDb`. */
+/**
+ * Opens a database handle of its own. `noCache` makes jackson open a new connection instead of reusing
+ * `global.__jacksonDb`, but jackson still stores the new one there (synchronously, before its first
+ * await); putting back what was there keeps a host's own jackson (SSO) on its own connection.
+ */
 export function openJacksonDb (db: JacksonOptions['db'], logger: JacksonLogger): Promise<JacksonDb> {
-  return dbFactory.new({ db, logger }, true)
+  const previous = Object.getOwnPropertyDescriptor(globalThis, '__jacksonDb')
+  const opening = dbFactory.new({ db, logger }, true)
+  if (previous) Object.defineProperty(globalThis, '__jacksonDb', previous)
+  else delete (globalThis as { __jacksonDb?: unknown }).__jacksonDb
+  return opening
 }
 
 /** Builds an independent set of directory-sync objects on an open database. */

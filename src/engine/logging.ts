@@ -5,12 +5,14 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { JacksonLogger } from './jackson.js'
 
 const patterns: Array<[RegExp, string]> = [
+  // a whole Authorization header value, whatever its scheme
+  [/(authorization["']?\s*[:=]\s*["']?)[^"'\n,}]+/gi, '$1[redacted]'],
   // credentials inside connection URLs: scheme://user:password@host
   [/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi, '$1[redacted]@'],
   // Authorization header values and bearer tokens
   [/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]'],
   // "secret": "...", secret=..., apiSecret: ..., password, token, encryptionKey
-  [/((?:secret|password|token|encryptionkey|authorization)[a-z_]*["']?\s*[:=]\s*["']?)[^"'\s,}&]+/gi, '$1[redacted]']
+  [/((?:secret|password|token|encryptionkey)[a-z_]*["']?\s*[:=]\s*["']?)[^"'\s,}&]+/gi, '$1[redacted]']
 ]
 
 export function redact (text: string): string {

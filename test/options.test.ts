@@ -1,0 +1,53 @@
+// Each bad option is refused at registration with FST_DSYNC_INVALID_OPTION, naming the option.
+import Fastify from 'fastify'
+import t from 'tap'
+import fastifyDirectorySync from '../src/index.js'
+import { resolveOptions } from '../src/options.js'
+import { externalUrl } from './helpers/app.js'
+
+const cases: Array<[string, Record<string, unknown>, string, RegExp?]> = [
+  ['no db', { externalUrl }, 'db', /PostgreSQL on localhost/],
+  ['db not an object', { db: 'sqlite', externalUrl }, 'db'],
+  ['unknown engine', { db: { engine: 'mongo', url: 'mongodb://x' }, externalUrl }, 'db.engine'],
+  ['unknown sql type', { db: { engine: 'sql', type: 'oracle', url: 'x' }, externalUrl }, 'db.type'],
+  ['sql without url', { db: { engine: 'sql', type: 'postgres' }, externalUrl }, 'db.url'],
+  ['redis without url', { db: { engine: 'redis' }, externalUrl }, 'db.url'],
+  ['unknown db option', { db: { engine: 'mem', pool: 3 }, externalUrl }, 'db.pool'],
+  ['bad pageLimit', { db: { engine: 'mem', pageLimit: 0 }, externalUrl }, 'db.pageLimit'],
+  ['short encryptionKey', { db: { engine: 'mem', encryptionKey: 'short' }, externalUrl }, 'db.encryptionKey'],
+  ['no externalUrl', { db: { engine: 'mem' } }, 'externalUrl'],
+  ['relative externalUrl', { db: { engine: 'mem' }, externalUrl: 'app.example.com' }, 'externalUrl', /absolute URL/],
+  ['ftp externalUrl', { db: { engine: 'mem' }, externalUrl: 'ftp://app.example.com' }, 'externalUrl'],
+  ['scimPath without leading slash', { db: { engine: 'mem' }, externalUrl, scimPath: 'scim' }, 'scimPath'],
+  ['telemetry turned on', { db: { engine: 'mem' }, externalUrl, noAnalytics: false }, 'noAnalytics'],
+  ['connectTimeout 0', { db: { engine: 'mem' }, externalUrl, connectTimeout: 0 }, 'connectTimeout'],
+  ['unknown option', { db: { engine: 'mem' }, externalUrl, webhookUrl: 'x' }, 'webhookUrl']
+]
+
+for (const [name, options, option, detail] of cases) {
+  t.test(name, async (t) => {
+    const app = Fastify()
+    t.after(() => app.close().catch(() => {}))
+    await t.rejects(async () => { await app.register(fastifyDirectorySync, options as any) }, {
+      code: 'FST_DSYNC_INVALID_OPTION',
+      message: new RegExp(`invalid option "${option.replace('.', '\\.')}"`)
+    })
+    if (detail) t.throws(() => resolveOptions(options), { message: detail })
+  })
+}
+
+t.test('defaults', async (t) => {
+  const resolved = resolveOptions({ db: { engine: 'mem' }, externalUrl: 'https://app.example.com/' })
+  t.same(resolved, {
+    db: { engine: 'mem' },
+    externalUrl: 'https://app.example.com',
+    scimPath: '/api/scim/v2.0',
+    samlPath: '/api/oauth/saml',
+    connectTimeout: 10_000
+  })
+})
+
+t.test('a 32-byte base64 encryptionKey is accepted', async (t) => {
+  const key = Buffer.alloc(32, 7).toString('base64')
+  t.equal(resolveOptions({ db: { engine: 'mem', encryptionKey: key }, externalUrl }).db.encryptionKey, key)
+})
