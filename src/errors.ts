@@ -19,12 +19,6 @@ export const DatabaseConflictError = createError<[string, string]>(
   500
 )
 
-export const UnsupportedEngineError = createError<[string]>(
-  'FST_DSYNC_UNSUPPORTED_ENGINE',
-  'fastify-directory-sync: database engine "%s" is not supported (use mem, redis, or sql with type postgres, mysql, mariadb or sqlite)',
-  500
-)
-
 export const ClosedError = createError(
   'FST_DSYNC_CLOSED',
   'fastify-directory-sync: the directory-sync engine is closed',
@@ -34,5 +28,11 @@ export const ClosedError = createError(
 export const JacksonIncompatibleError = createError<[string]>(
   'FST_DSYNC_JACKSON_INCOMPATIBLE',
   'fastify-directory-sync: the installed @boxyhq/saml-jackson does not have the shape this plugin was built for: %s',
+  500
+)
+
+export const AlreadyRegisteredError = createError(
+  'FST_DSYNC_ALREADY_REGISTERED',
+  'fastify-directory-sync: this Fastify instance already has a directorySync decorator; register the plugin once per app',
   500
 )

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
 import { resolveOptions, type DirectorySyncOptions } from './options.js'
 import { openEngine } from './engine/index.js'
+import { AlreadyRegisteredError } from './errors.js'
 import type { DirectorySyncController } from './types.js'
 
 declare module 'fastify' {
@@ -13,6 +14,7 @@ declare module 'fastify' {
 
 const directorySync: FastifyPluginAsync<DirectorySyncOptions> = async (fastify, rawOptions) => {
   const options = resolveOptions(rawOptions)
+  if (fastify.hasDecorator('directorySync')) throw new AlreadyRegisteredError()
   const engine = await openEngine(options, fastify.log.child({ plugin: 'fastify-directory-sync' }))
   fastify.decorate('directorySync', engine.controller)
   fastify.addHook('onClose', () => engine.close())

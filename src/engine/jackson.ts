@@ -9,7 +9,7 @@ import * as eventModule from '@boxyhq/saml-jackson/dist/event/index.js'
 import { JacksonIncompatibleError } from '../errors.js'
 import type { DbOptions } from '../options.js'
 import type {
-  ApiError, CreateDirectoryParams, Directory, DirectorySyncRequest, DirectorySyncResponse, EventCallback,
+  CreateDirectoryParams, Directory, DirectorySyncRequest, DirectorySyncResponse, EventCallback,
   Group, GroupMember, Page, Result, UpdateDirectoryParams, User
 } from '../types.js'
 
@@ -100,8 +100,4 @@ export function openJacksonDb (db: JacksonOptions['db'], logger: JacksonLogger):
 /** Builds an independent set of directory-sync objects on an open database. */
 export function createDirectorySync (db: JacksonDb, opts: JacksonOptions): Promise<JacksonDirectorySync> {
   return directorySyncFactory({ db, opts, eventController: new EventController({ opts }) })
-}
-
-export function isApiError (value: unknown): value is ApiError {
-  return value !== null && typeof value === 'object' && typeof (value as ApiError).message === 'string'
 }
