@@ -1,0 +1,15 @@
+// SCIM error responses (RFC 7644 §3.12): `status` is a string, `scimType` only where the RFC defines one.
+import type { FastifyReply } from 'fastify'
+import { ERROR_SCHEMA } from './discovery.js'
+
+export type ScimType = 'uniqueness' | 'invalidFilter' | 'invalidSyntax' | 'invalidValue' | 'noTarget' | 'mutability' | 'tooMany' | 'invalidPath'
+
+export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8'
+
+export function scimError (status: number, detail: string, scimType?: ScimType) {
+  return { schemas: [ERROR_SCHEMA], status: String(status), ...(scimType ? { scimType } : {}), detail }
+}
+
+export function sendScimError (reply: FastifyReply, status: number, detail: string, scimType?: ScimType): FastifyReply {
+  return reply.code(status).type(SCIM_CONTENT_TYPE).send(scimError(status, detail, scimType))
+}
