@@ -9,8 +9,7 @@ import * as eventModule from '@boxyhq/saml-jackson/dist/event/index.js'
 import { JacksonIncompatibleError } from '../errors.js'
 import type { DbOptions } from '../options.js'
 import type {
-  CreateDirectoryParams, Directory, DirectorySyncRequest, DirectorySyncResponse, EventCallback,
-  Group, GroupMember, Page, Result, UpdateDirectoryParams, User
+  DirectorySyncController, DirectorySyncRequest, DirectorySyncResponse, EventCallback, Group, GroupMember, Page, Result, User
 } from '../types.js'
 
 export interface JacksonLogger {
@@ -40,14 +39,8 @@ export interface JacksonGroups extends TenantScoped<JacksonGroups> {
 
 /** One set of jackson's directory-sync objects: its stores keep the current tenant in fields. */
 export interface JacksonDirectorySync {
-  directories: {
-    create(params: CreateDirectoryParams): Promise<Result<Directory>>
-    get(id: string): Promise<Result<Directory>>
-    update(id: string, params: UpdateDirectoryParams): Promise<Result<Directory>>
-    delete(id: string): Promise<Result<null>>
-    getByTenantAndProduct(tenant: string, product: string): Promise<Result<Directory[]>>
-    getAll(page?: Page): Promise<Result<Directory[]>>
-  }
+  // The same shapes as the controller's, which passes these through.
+  directories: DirectorySyncController['directories']
   users: JacksonUsers
   groups: JacksonGroups
   requests: { handle(request: DirectorySyncRequest, callback?: EventCallback): Promise<DirectorySyncResponse> }
