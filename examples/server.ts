@@ -2,21 +2,19 @@
 // On first start it creates a demo directory and prints its SCIM base URL and token for the person
 // running it (on standard output, never through the logger, which must not carry secrets).
 //   npm run example          PORT=3000 HOST=127.0.0.1 EXTERNAL_URL=http://127.0.0.1:3000 DATA_DIR=./data
-import { mkdirSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+// More directories: npm run directory -- create --tenant acme
 import Fastify from 'fastify'
 import fastifyDirectorySync from '../src/index.js'
-
-const port = Number(process.env.PORT ?? 3000)
-const host = process.env.HOST ?? '127.0.0.1'
-const externalUrl = process.env.EXTERNAL_URL ?? `http://${host}:${port}`
-const dataDir = resolve(process.env.DATA_DIR ?? 'data')
-mkdirSync(dataDir, { recursive: true })
+import { externalUrl, host, pluginOptions, port } from './config.js'
 
 const app = Fastify({ logger: { level: process.env.LOG_LEVEL ?? 'info' } })
 await app.register(fastifyDirectorySync, {
-  db: { engine: 'sql', type: 'sqlite', url: join(dataDir, 'dsync.db') },
-  externalUrl
+  ...pluginOptions(),
+  // Where a real app would create, update or revoke accounts.
+  onScimEvent (event) {
+    const data = event.data as { id: string, email?: string, name?: string }
+    this.log.info({ event: event.event, directory: event.directory_id, id: data.id, email: data.email, group: data.name }, 'provisioning event')
+  }
 })
 
 // A host route using the decorator: what a customer's directory holds.

@@ -2,6 +2,11 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { InvalidOptionError } from './errors.js'
+import type { FastifyInstance } from 'fastify'
+import type { DirectorySyncEvent } from './types.js'
+
+/** Receives one provisioning event; `this` is the Fastify instance the plugin is registered on. */
+export type ScimEventHandler = (this: FastifyInstance, event: DirectorySyncEvent) => void | Promise<void>
 
 const Positive = (description: string) => Type.Integer({ minimum: 1, description })
 
@@ -42,14 +47,19 @@ export const OptionsSchema = Type.Object({
   samlPath: Type.Optional(Type.String({ pattern: '^/', description: 'jackson requires one even without SAML (default /api/oauth/saml)' })),
   // jackson's telemetry heartbeat runs a timer that can never be cleared, so this plugin does not start it.
   noAnalytics: Type.Optional(Type.Literal(true, { description: 'telemetry is never sent by this plugin' })),
-  connectTimeout: Type.Optional(Positive('milliseconds registration waits for the database before failing (default 10000)'))
+  connectTimeout: Type.Optional(Positive('milliseconds registration waits for the database before failing (default 10000)')),
+  bodyLimit: Type.Optional(Positive('the largest SCIM request body in bytes; larger ones answer 413 (default 1048576)')),
+  onScimEvent: Type.Optional(Type.Function([Type.Any()], Type.Any(), { description: 'called with every provisioning event (jackson\'s event shape)' }))
 }, { additionalProperties: false })
 
 export type MemDbOptions = Static<typeof MemDbSchema>
 export type SqlDbOptions = Static<typeof SqlDbSchema>
 export type RedisDbOptions = Static<typeof RedisDbSchema>
 export type DbOptions = Static<typeof DbOptionsSchema>
-export type DirectorySyncOptions = Static<typeof OptionsSchema>
+export type DirectorySyncOptions = Omit<Static<typeof OptionsSchema>, 'onScimEvent'> & {
+  /** Called with every provisioning event, in order, after the change is stored and before the SCIM response. */
+  onScimEvent?: ScimEventHandler
+}
 
 export interface ResolvedOptions {
   db: DbOptions
@@ -57,12 +67,15 @@ export interface ResolvedOptions {
   scimPath: string
   samlPath: string
   connectTimeout: number
+  bodyLimit: number
+  onScimEvent: ScimEventHandler | undefined
 }
 
 export const defaults = {
   scimPath: '/api/scim/v2.0',
   samlPath: '/api/oauth/saml',
-  connectTimeout: 10_000
+  connectTimeout: 10_000,
+  bodyLimit: 1_048_576
 } as const
 
 /** Checks the host's options and fills in the defaults; throws InvalidOptionError naming the first bad option. */
@@ -83,7 +96,9 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     externalUrl: options.externalUrl.replace(/\/+$/, ''),
     scimPath: (options.scimPath ?? defaults.scimPath).replace(/\/+$/, '') || '/',
     samlPath: options.samlPath ?? defaults.samlPath,
-    connectTimeout: options.connectTimeout ?? defaults.connectTimeout
+    connectTimeout: options.connectTimeout ?? defaults.connectTimeout,
+    bodyLimit: options.bodyLimit ?? defaults.bodyLimit,
+    onScimEvent: options.onScimEvent
   }
 }
 

@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import { resolveOptions, type DirectorySyncOptions } from './options.js'
 import { openEngine } from './engine/index.js'
 import { AlreadyRegisteredError } from './errors.js'
+import { handleJacksonRequest } from './scim/jackson-requests.js'
 import { scimRoutes } from './scim/routes.js'
 import type { DirectorySyncController } from './types.js'
 
@@ -16,10 +17,16 @@ declare module 'fastify' {
 const directorySync: FastifyPluginAsync<DirectorySyncOptions> = async (fastify, rawOptions) => {
   const options = resolveOptions(rawOptions)
   if (fastify.hasDecorator('directorySync')) throw new AlreadyRegisteredError()
-  const engine = await openEngine(options, fastify.log.child({ plugin: 'fastify-directory-sync' }))
-  fastify.decorate('directorySync', engine.controller)
+  const onEvent = options.onScimEvent?.bind(fastify)
+  const engine = await openEngine(options, fastify.log.child({ plugin: 'fastify-directory-sync' }), onEvent && (async (event) => { await onEvent(event) }))
+  const baseUrl = options.externalUrl + options.scimPath
+  const controller: DirectorySyncController = {
+    ...engine.controller,
+    requests: { handle: (request, callback) => handleJacksonRequest(engine.backend, engine.controller.directories.get, baseUrl, request, callback) }
+  }
+  fastify.decorate('directorySync', controller)
   fastify.addHook('onClose', () => engine.close())
-  await fastify.register(scimRoutes, { prefix: options.scimPath, controller: engine.controller, baseUrl: options.externalUrl + options.scimPath })
+  await fastify.register(scimRoutes, { prefix: options.scimPath, controller, backend: engine.backend, baseUrl, bodyLimit: options.bodyLimit })
 }
 
 export const fastifyDirectorySync = fp(directorySync, { fastify: '5.x', name: 'fastify-directory-sync' })

@@ -43,7 +43,9 @@ t.test('defaults', async (t) => {
     externalUrl: 'https://app.example.com',
     scimPath: '/api/scim/v2.0',
     samlPath: '/api/oauth/saml',
-    connectTimeout: 10_000
+    connectTimeout: 10_000,
+    bodyLimit: 1_048_576,
+    onScimEvent: undefined
   })
 })
 

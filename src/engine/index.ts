@@ -3,22 +3,28 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { ClosedError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
-import type { DirectorySyncController, Page, Result } from '../types.js'
+import type { ScimBackend } from '../scim/backend.js'
+import { openStore, type ResourceStore } from '../store/index.js'
+import type { DirectorySyncController, EventCallback, Page, Result } from '../types.js'
 import { Lanes, Mutex } from './confinement.js'
 import { acquireDatabase } from './database.js'
 import { createDirectorySync, type JacksonDirectorySync, type JacksonOptions } from './jackson.js'
 import { jacksonLogger } from './logging.js'
+import { jacksonEvent, mirrorOn } from './mirror.js'
 
 /** Lanes per registration where the database takes concurrent calls (PostgreSQL, MySQL, Redis, mem). */
 const PARALLEL_LANES = 4
 
 export interface Engine {
-  controller: DirectorySyncController
+  /** Everything but `requests`, which the SCIM layer answers. */
+  controller: Omit<DirectorySyncController, 'requests'>
+  backend: ScimBackend
   close(): Promise<void>
 }
 
-export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogger): Promise<Engine> {
+export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogger, onEvent?: EventCallback): Promise<Engine> {
   const lease = await acquireDatabase(options.db, log, options.connectTimeout)
+  let store: Awaited<ReturnType<typeof openStore>> | undefined
   try {
     const { database } = lease
     const opts: JacksonOptions = {
@@ -34,21 +40,44 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     for (let i = 0; i < count; i++) sets.push(await createDirectorySync(database.db, opts))
     const locks = sets.map(() => database.serialLock ?? new Mutex())
     const lanes = new Lanes(sets, locks)
+    store = await openStore(database.options)
     let closed = false
     const run = <R>(key: string | undefined, fn: (set: JacksonDirectorySync) => Promise<R>): Promise<R> => {
       if (closed) return Promise.reject(new ClosedError())
       return lanes.run(key, fn)
     }
+    const opened = store
+    const backend: ScimBackend = {
+      store: opened,
+      write: (directory, fn) => run(directory.id, (set) => fn(mirrorOn(set, directory))),
+      async publish (directory, changes, callback) {
+        for (const change of changes) {
+          const event = jacksonEvent(directory, change)
+          for (const handler of [onEvent, callback]) {
+            if (handler === undefined) continue
+            // A handler's failure is the host's to handle: the change is stored either way.
+            try {
+              await handler(event)
+            } catch (err) {
+              log.error({ err, event: event.event, directoryId: directory.id }, 'onScimEvent handler failed')
+            }
+          }
+        }
+      }
+    }
     return {
-      controller: buildController(run, sets[0].providers()),
+      controller: buildController(run, sets[0].providers(), opened),
+      backend,
       async close () {
         if (closed) return
         closed = true
         await lanes.idle()
+        await opened.close()
         await lease.release()
       }
     }
   } catch (err) {
+    await store?.close()
     await lease.release()
     throw err
   }
@@ -58,7 +87,7 @@ type Run = <R>(key: string | undefined, fn: (set: JacksonDirectorySync) => Promi
 
 const notFound = (what: string): Result<never> => ({ data: null, error: { message: `${what} not found`, code: 404 } })
 
-function buildController (run: Run, providers: Record<string, string>): DirectorySyncController {
+function buildController (run: Run, providers: Record<string, string>, store: ResourceStore): Engine['controller'] {
   // Reads by directory id: resolve the directory's tenant and product in the same confined call that uses them.
   const inDirectory = <T>(directoryId: string, fn: (set: JacksonDirectorySync, tenant: string, product: string) => Promise<Result<T>>) =>
     run(directoryId, async (set) => {
@@ -80,7 +109,11 @@ function buildController (run: Run, providers: Record<string, string>): Director
         const existing = await set.directories.get(id)
         return existing.error ? existing : set.directories.update(id, params)
       }),
-      delete: (id) => run(id, (set) => set.directories.delete(id)),
+      delete: (id) => run(id, async (set) => {
+        const result = await set.directories.delete(id)
+        if (result.error === null) await store.dropDirectory(id)
+        return result
+      }),
       getByTenantAndProduct: (tenant, product) => run(undefined, (set) => set.directories.getByTenantAndProduct(tenant, product)),
       getAll: (page?: Page) => run(undefined, (set) => set.directories.getAll(page))
     },
@@ -101,9 +134,6 @@ function buildController (run: Run, providers: Record<string, string>): Director
         const group = ownedBy(directoryId, 'Group', await groups.get(groupId))
         return group.error ? group : groups.getGroupMembers({ ...page, groupId })
       })
-    },
-    requests: {
-      handle: (request, callback) => run(request.directoryId, (set) => set.requests.handle(request, callback))
     }
   }
 }

@@ -6,10 +6,13 @@
 import * as dbModule from '@boxyhq/saml-jackson/dist/db/db.js'
 import * as directorySyncModule from '@boxyhq/saml-jackson/dist/directory-sync/index.js'
 import * as eventModule from '@boxyhq/saml-jackson/dist/event/index.js'
+import * as scimUtilsModule from '@boxyhq/saml-jackson/dist/directory-sync/scim/utils.js'
+import * as transformModule from '@boxyhq/saml-jackson/dist/directory-sync/scim/transform.js'
 import { JacksonIncompatibleError } from '../errors.js'
 import type { DbOptions } from '../options.js'
 import type {
-  DirectorySyncController, DirectorySyncRequest, DirectorySyncResponse, EventCallback, Group, GroupMember, Page, Result, User
+  Directory, DirectorySyncController, DirectorySyncEvent, DirectorySyncEventType, DirectorySyncRequest, DirectorySyncResponse,
+  EventCallback, Group, GroupMember, Page, Result, User
 } from '../types.js'
 
 export interface JacksonLogger {
@@ -26,15 +29,25 @@ export interface JacksonDb {
 
 interface TenantScoped<T> { setTenantAndProduct(tenant: string, product: string): T }
 
+export type JacksonUser = User & { directoryId?: string }
+
 export interface JacksonUsers extends TenantScoped<JacksonUsers> {
-  get(id: string): Promise<Result<User & { directoryId?: string }>>
+  get(id: string): Promise<Result<JacksonUser>>
   getAll(params: Page & { directoryId: string }): Promise<Result<User[]>>
+  create(user: JacksonUser): Promise<Result<JacksonUser>>
+  update(id: string, user: JacksonUser): Promise<Result<JacksonUser>>
+  delete(id: string): Promise<Result<null>>
 }
 
 export interface JacksonGroups extends TenantScoped<JacksonGroups> {
   get(id: string): Promise<Result<Group & { directoryId?: string }>>
   getAll(params: Page & { directoryId: string }): Promise<Result<Group[]>>
   getGroupMembers(params: Page & { groupId: string }): Promise<Result<GroupMember[]>>
+  create(params: { directoryId: string, id: string, name: string, raw: unknown }): Promise<Result<Group>>
+  update(id: string, params: { name: string, raw: unknown }): Promise<Result<Group>>
+  delete(id: string): Promise<Result<null>>
+  addUserToGroup(groupId: string, userId: string): Promise<void>
+  removeUserFromGroup(groupId: string, userId: string): Promise<void>
 }
 
 /** One set of jackson's directory-sync objects: its stores keep the current tenant in fields. */
@@ -76,6 +89,21 @@ const dbFactory = cjsDefault<DbFactory>(dbModule, 'dist/db/db.js', 'object')
 const directorySyncFactory = cjsDefault<DirectorySyncFactory>(directorySyncModule, 'dist/directory-sync/index.js', 'function')
 const EventController = cjsDefault<EventControllerClass>(eventModule, 'dist/event/index.js', 'function')
 if (typeof dbFactory.new !== 'function') throw new JacksonIncompatibleError('dist/db/db.js has no new()')
+
+// Named exports of a CommonJS module: on the namespace itself, or on its `default` (module.exports).
+function cjsNamed<T> (namespace: unknown, file: string, name: string): T {
+  const value = (namespace as Record<string, unknown>)[name] ?? (namespace as { default?: Record<string, unknown> }).default?.[name]
+  if (typeof value !== 'function') throw new JacksonIncompatibleError(`${file} has no function ${name}`)
+  return value as T
+}
+
+/** jackson's reading of a SCIM User into its own user fields (first_name, last_name, email, active, roles). */
+export const extractStandardUserAttributes = cjsNamed<(body: unknown) => Omit<User, 'raw'>>(
+  scimUtilsModule, 'dist/directory-sync/scim/utils.js', 'extractStandardUserAttributes')
+
+/** jackson's event payload: the shape its webhooks and callbacks receive. */
+export const transformEventPayload = cjsNamed<(event: DirectorySyncEventType, payload: { directory: Directory, user?: User, group?: Group }) => DirectorySyncEvent>(
+  transformModule, 'dist/directory-sync/scim/transform.js', 'transformEventPayload')
 
 /**
  * Opens a database handle of its own. `noCache` makes jackson open a new connection instead of reusing

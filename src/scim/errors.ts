@@ -13,3 +13,15 @@ export function scimError (status: number, detail: string, scimType?: ScimType) 
 export function sendScimError (reply: FastifyReply, status: number, detail: string, scimType?: ScimType): FastifyReply {
   return reply.code(status).type(SCIM_CONTENT_TYPE).send(scimError(status, detail, scimType))
 }
+
+/** A client-facing failure of a SCIM operation, answered in RFC 7644 §3.12 format by whoever catches it. */
+export class ScimProblem extends Error {
+  constructor (readonly status: number, detail: string, readonly scimType?: ScimType) {
+    super(detail)
+    this.name = 'ScimProblem'
+  }
+
+  get body () {
+    return scimError(this.status, this.message, this.scimType)
+  }
+}

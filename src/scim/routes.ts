@@ -1,14 +1,24 @@
 // The SCIM routes, encapsulated under the SCIM base path: content types, bearer auth before any body is
-// parsed, discovery, and the Users/Groups resources. Resource requests are still answered by jackson's
-// SCIM handler (through the confined controller); the SCIM endpoints issue replaces that pipeline.
-import { createHash, timingSafeEqual } from 'node:crypto'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+// parsed, discovery, and the Users/Groups resources, whose requests go to the SCIM operations.
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
+import { Type } from '@sinclair/typebox'
 import type { Directory, DirectorySyncController } from '../types.js'
+import type { ScimBackend } from './backend.js'
 import { resourceType, resourceTypes, schema, schemas, serviceProviderConfig, listResponse } from './discovery.js'
-import { SCIM_CONTENT_TYPE, sendScimError } from './errors.js'
+import { SCIM_CONTENT_TYPE, ScimProblem, sendScimError } from './errors.js'
+import { sameSecret } from './jackson-requests.js'
+import { runScim, type ScimCall, type ScimMethod } from './operations.js'
+import type { ListParams } from './query.js'
+import { DirectoryParams, ListQuery, ListResponse, ResourceParams } from './schemas.js'
+
+// A resource as answered: `attributes` may leave out anything but id and schemas, so nothing else is required.
+const ResourceOut = Type.Object({ schemas: Type.Optional(Type.Array(Type.String())), id: Type.Optional(Type.String()) }, { additionalProperties: true })
 
 export interface ScimRoutesOptions {
   controller: DirectorySyncController
+  backend: ScimBackend
+  /** The largest request body in bytes: larger ones answer 413. */
+  bodyLimit: number
   /** The SCIM base URL without the directory id, e.g. https://app.example.com/api/scim/v2.0 */
   baseUrl: string
 }
@@ -23,9 +33,9 @@ type Params = { directoryId: string, id?: string, name?: string }
 type ResourceMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 
-export async function scimRoutes (fastify: FastifyInstance, { controller, baseUrl }: ScimRoutesOptions): Promise<void> {
+export async function scimRoutes (fastify: FastifyInstance, { controller, backend, baseUrl, bodyLimit }: ScimRoutesOptions): Promise<void> {
   fastify.removeAllContentTypeParsers()
-  fastify.addContentTypeParser(['application/json', 'application/scim+json'], { parseAs: 'string' }, (_request, body, done) => {
+  fastify.addContentTypeParser(['application/json', 'application/scim+json'], { parseAs: 'string', bodyLimit }, (_request, body, done) => {
     if (body === '') return done(null, undefined)
     try {
       done(null, JSON.parse(body as string))
@@ -34,17 +44,20 @@ export async function scimRoutes (fastify: FastifyInstance, { controller, baseUr
     }
   })
   fastify.setNotFoundHandler((request, reply) => sendScimError(reply, 404, `No SCIM endpoint at ${request.method} ${request.url.split('?')[0]}`))
-  fastify.setErrorHandler((error: Error & { statusCode?: number, scimType?: any, code?: string }, request, reply) => {
+  fastify.setErrorHandler((error: Error & { statusCode?: number, scimType?: any, code?: string, validation?: unknown }, request, reply) => {
+    if (error instanceof ScimProblem) return sendScimError(reply, error.status, error.message, error.scimType)
     const status = error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 415 : error.statusCode ?? 500
     if (status >= 500) request.log.error({ err: error }, 'SCIM request failed')
-    return sendScimError(reply, status, status >= 500 ? 'Internal server error' : error.message, error.scimType)
+    // A query or path parameter that fails its schema (count=abc) is an invalid value.
+    const scimType = error.scimType ?? (error.validation !== undefined ? 'invalidValue' : undefined)
+    return sendScimError(reply, status, status >= 500 ? 'Internal server error' : error.message, scimType)
   })
   fastify.decorateRequest('scimDirectory', null)
   fastify.addHook('onRequest', (request, reply) => authenticate(controller, request, reply))
 
   const base = (request: FastifyRequest<{ Params: Params }>) => `${baseUrl}/${request.params.directoryId}`
   const discovery = (path: string, handler: (request: FastifyRequest<{ Params: Params }>) => unknown) => {
-    route(fastify, path, ['GET'], async (request, reply) => {
+    route(fastify, path, ['GET'], {}, async (request, reply) => {
       const body = handler(request)
       if (body === undefined) return sendScimError(reply, 404, `${request.params.name ?? request.params.id} is not known here`)
       return reply.type(SCIM_CONTENT_TYPE).send(body)
@@ -59,34 +72,33 @@ export async function scimRoutes (fastify: FastifyInstance, { controller, baseUr
     fastify.route({ method: [...ALL_METHODS], url: path, handler: (_request, reply) => sendScimError(reply, 501, 'Not implemented') })
   }
 
-  for (const [collection, resourceType] of [['Users', 'users'], ['Groups', 'groups']] as const) {
-    const handler = async (request: FastifyRequest<{ Params: Params, Querystring: Record<string, string> }>, reply: FastifyReply) => {
-      const directory = request.scimDirectory!
-      const { count, startIndex, filter } = request.query
-      const response = await controller.requests.handle({
-        method: request.method,
-        body: request.body,
-        directoryId: directory.id,
-        resourceType,
-        resourceId: request.params.id,
-        apiSecret: directory.scim.secret,
-        query: { count: count === undefined ? undefined : Number(count), startIndex: startIndex === undefined ? undefined : Number(startIndex), filter }
-      }).catch((err: Error) => {
-        // jackson throws instead of answering for input it cannot handle (see shared/notes/jackson.md).
-        throw Object.assign(new Error(`The request could not be processed: ${err.message}`), { statusCode: 400, scimType: filter ? 'invalidFilter' : 'invalidSyntax' })
-      })
-      if (response.status >= 400) return sendScimError(reply, response.status, response.data?.detail ?? 'Request failed')
-      if (request.method === 'DELETE') return reply.code(204).send()
-      return reply.code(response.status).type(SCIM_CONTENT_TYPE).send(response.data)
+  const answer = async (reply: FastifyReply, call: Omit<ScimCall, 'directory' | 'baseUrl'> & { request: FastifyRequest<{ Params: Params }> }) => {
+    const { request, ...rest } = call
+    const result = await runScim(backend, { ...rest, directory: request.scimDirectory!, baseUrl: base(request) })
+    if (result.location !== undefined) reply.header('Location', result.location)
+    reply.code(result.status)
+    if (result.body === undefined) return reply.send()
+    return reply.type(SCIM_CONTENT_TYPE).send(result.body)
+  }
+  const listSchema = { params: DirectoryParams, querystring: ListQuery, response: { 200: ListResponse(ResourceOut) } }
+  const itemSchema = { params: ResourceParams, querystring: ListQuery, response: { 200: ResourceOut, 201: ResourceOut } }
+  for (const [collection, kind] of [['Users', 'User'], ['Groups', 'Group']] as const) {
+    type Request = FastifyRequest<{ Params: Params, Querystring: ListParams }>
+    // Microsoft's collection asks for /users and /Users/ too: the collection answers under those spellings as well.
+    for (const path of [collection, collection.toLowerCase(), `${collection}/`, `${collection.toLowerCase()}/`]) {
+      route(fastify, `/:directoryId/${path}`, ['GET', 'POST'], listSchema, (request: Request, reply) =>
+        answer(reply, { request, kind, method: request.method as ScimMethod, body: request.body, query: request.query }))
     }
-    route(fastify, `/:directoryId/${collection}`, ['GET', 'POST'], handler)
-    route(fastify, `/:directoryId/${collection}/:id`, ['GET', 'PUT', 'PATCH', 'DELETE'], handler)
+    route(fastify, `/:directoryId/${collection}/.search`, ['POST'], { params: DirectoryParams, response: listSchema.response }, (request: Request, reply) =>
+      answer(reply, { request, kind, method: 'POST', search: true, body: request.body }))
+    route(fastify, `/:directoryId/${collection}/:id`, ['GET', 'PUT', 'PATCH', 'DELETE'], itemSchema, (request: Request, reply) =>
+      answer(reply, { request, kind, method: request.method as ScimMethod, id: request.params.id, body: request.body, query: request.query }))
   }
 }
 
 // Registers `methods` on `path`, and answers every other method with 405 before any body is parsed.
-function route (fastify: FastifyInstance, path: string, methods: ResourceMethod[], handler: (request: any, reply: FastifyReply) => unknown) {
-  fastify.route({ method: methods, url: path, handler })
+function route (fastify: FastifyInstance, path: string, methods: ResourceMethod[], schema: FastifySchema, handler: (request: any, reply: FastifyReply) => unknown) {
+  fastify.route({ method: methods, url: path, schema, handler })
   const others = ALL_METHODS.filter((m) => !(methods as string[]).includes(m) && !(m === 'HEAD' && methods.includes('GET')))
   fastify.route({
     method: others,
@@ -116,10 +128,4 @@ async function authenticate (controller: DirectorySyncController, request: Fasti
   if (!directory || !sameSecret(token, directory.scim.secret)) return unauthorized()
   if (directory.deactivated) return sendScimError(reply, 403, 'This directory is deactivated')
   request.scimDirectory = directory
-}
-
-// Hashing first makes both sides the same length, so the comparison takes constant time whatever the input.
-function sameSecret (given: string, expected: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s).digest()
-  return timingSafeEqual(digest(given), digest(expected))
 }

@@ -1,0 +1,88 @@
+// What every SCIM operation is given, and the helpers the User and Group operations share.
+import { isDeepStrictEqual } from 'node:util'
+import type { TSchema } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { UniquenessError, type ResourceKeys, type ResourceType, type StoredResource } from '../store/types.js'
+import type { Directory } from '../types.js'
+import type { Change, Mirror, ScimBackend } from './backend.js'
+import { ScimProblem } from './errors.js'
+
+export interface ScimContext {
+  backend: ScimBackend
+  directory: Directory
+  /** The directory's SCIM base URL, e.g. https://app.example.com/api/scim/v2.0/<directoryId> */
+  baseUrl: string
+}
+
+/** What an operation did: its answer, and the changes to publish once it is stored. */
+export interface Outcome {
+  status: number
+  body?: Record<string, unknown>
+  location?: string
+  changes: Change[]
+}
+
+type Json = Record<string, unknown>
+
+export function requireObject (body: unknown, what: string): Json {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ScimProblem(400, `The request body must be a JSON object (${what})`, 'invalidSyntax')
+  }
+  return body as Json
+}
+
+/** A validator for `schema` that answers a client's mistake with 400 invalidValue, naming the attribute. */
+export function validator (schema: TSchema, what: string): (body: Json) => void {
+  const check = TypeCompiler.Compile(schema)
+  return (body) => {
+    if (check.Check(body)) return
+    const error = check.Errors(body).First()
+    const where = error?.path ? error.path.slice(1).replace(/\//g, '.') : what
+    throw new ScimProblem(400, `${what}: ${where === what ? '' : where + ': '}${error?.message ?? 'invalid'}`, 'invalidValue')
+  }
+}
+
+/** Runs a store write, answering a taken userName or displayName with 409 uniqueness. */
+export async function unique<T> (write: () => Promise<T>): Promise<T> {
+  try {
+    return await write()
+  } catch (err) {
+    if (err instanceof UniquenessError) throw new ScimProblem(409, err.message, 'uniqueness')
+    throw err
+  }
+}
+
+export const now = (): string => new Date().toISOString()
+
+export function notFound (type: ResourceType, id: string): ScimProblem {
+  return new ScimProblem(404, `${type} ${id} not found`)
+}
+
+// A replace that lost to another process's write is computed again from the fresh copy.
+const MAX_ATTEMPTS = 5
+
+/**
+ * Rewrites a stored resource with `compute` (given the current body, answering the new one). Nothing is
+ * written, and `changed` is false, when the new body equals the stored one.
+ */
+export async function rewrite (
+  context: ScimContext, mirror: Mirror, type: ResourceType, id: string,
+  compute: (current: StoredResource) => Promise<Json> | Json, keysOf: (body: Json) => ResourceKeys
+): Promise<{ before: StoredResource, after: StoredResource, changed: boolean }> {
+  const { store } = context.backend
+  for (let attempt = 1; ; attempt++) {
+    const before = await store.get(context.directory.id, type, id)
+    if (before === null) throw notFound(type, id)
+    const body = await compute(before)
+    if (isDeepStrictEqual(body, before.body)) return { before, after: before, changed: false }
+    const after: StoredResource = { ...before, keys: keysOf(body), body, lastModified: now(), version: before.version + 1 }
+    if (await unique(() => store.replace(after))) {
+      await (type === 'User' ? mirror.putUser(after, false) : mirror.putGroup(after, false))
+      return { before, after, changed: true }
+    }
+    if (attempt === MAX_ATTEMPTS) throw new ScimProblem(409, `${type} ${id} is being changed by another request; try again`)
+  }
+}
+
+export const lower = (value: unknown): string | null => typeof value === 'string' ? value.toLowerCase() : null
+export const exact = (value: unknown): string | null => typeof value === 'string' ? value : null

@@ -1,0 +1,52 @@
+// Provider quirks normalised on the way in, so that the operations see one shape:
+// - OneLogin sends a multi-valued attribute (`emails`) as a single object: wrapped in an array.
+// - Entra sends booleans as strings ("True", "False") in its default dialect: converted for the
+//   attributes the schema declares boolean (`active`, and `primary` inside multi-valued attributes).
+// - null means unassigned (RFC 7643 §2.5): such attributes are dropped, at any depth (Microsoft's
+//   test collection sends addresses with `"country": null`).
+// - What a client may not set is dropped: `password` (never stored), `id` and `meta` (server-assigned),
+//   and a User's `groups` (read-only: memberships are written through Groups).
+type Json = Record<string, unknown>
+
+// Attribute names are case-insensitive (RFC 7643 §2.1): known ones are stored in their canonical case.
+const CANONICAL = new Map(['schemas', 'externalId', 'userName', 'name', 'displayName', 'nickName', 'profileUrl', 'title',
+  'userType', 'preferredLanguage', 'locale', 'timezone', 'active', 'password', 'emails', 'phoneNumbers', 'ims', 'photos',
+  'addresses', 'groups', 'entitlements', 'roles', 'x509Certificates', 'members'].map((name) => [name.toLowerCase(), name]))
+
+const MULTI_VALUED = ['emails', 'phoneNumbers', 'ims', 'photos', 'addresses', 'entitlements', 'roles', 'x509Certificates', 'members']
+const DROPPED = { User: ['password', 'id', 'meta', 'groups'], Group: ['id', 'meta'] } as const
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** "True"/"true"/"False"/"false" as a boolean; anything else unchanged. */
+export function booleanish (value: unknown): unknown {
+  if (typeof value !== 'string') return value
+  const lower = value.toLowerCase()
+  return lower === 'true' ? true : lower === 'false' ? false : value
+}
+
+function withoutNulls (value: unknown): unknown {
+  if (Array.isArray(value)) return value.filter((v) => v !== null).map(withoutNulls)
+  if (!isObject(value)) return value
+  const out: Json = {}
+  for (const [key, v] of Object.entries(value)) if (v !== null) out[key] = withoutNulls(v)
+  return out
+}
+
+export function normaliseBody (kind: 'User' | 'Group', body: Json): Json {
+  const out: Json = {}
+  for (const [given, value] of Object.entries(withoutNulls(body) as Json)) {
+    const key = CANONICAL.get(given.toLowerCase()) ?? given
+    if ((DROPPED[kind] as readonly string[]).some((d) => d.toLowerCase() === key.toLowerCase())) continue
+    const multi = MULTI_VALUED.find((m) => m.toLowerCase() === key.toLowerCase())
+    if (multi !== undefined) {
+      const list = isObject(value) ? [value] : value
+      out[key] = Array.isArray(list) ? list.map((item) => isObject(item) && 'primary' in item ? { ...item, primary: booleanish(item.primary) } : item) : list
+    } else if (key.toLowerCase() === 'active') {
+      out[key] = booleanish(value)
+    } else {
+      out[key] = value
+    }
+  }
+  return out
+}

@@ -1,0 +1,154 @@
+// The Group resource. A group's members live in the store's membership table, not in its body: the
+// operations diff the member list they are given (or that a PATCH yields) against the stored one, and
+// report each added or removed user as its own change.
+import { randomUUID } from 'node:crypto'
+import type { Member, ResourceKeys, StoredResource } from '../store/types.js'
+import type { Change, Mirror } from './backend.js'
+import { exact, now, notFound, requireObject, rewrite, unique, validator, type Outcome, type ScimContext } from './context.js'
+import { normaliseBody } from './dialects.js'
+import { ScimProblem } from './errors.js'
+import { applyPatch, PatchError } from './patch.js'
+import { present } from './resources.js'
+import { PatchOp, ScimGroup } from './schemas.js'
+
+type Json = Record<string, unknown>
+
+const validGroup = validator(ScimGroup, 'Group')
+const validPatch = validator(PatchOp, 'PatchOp')
+
+export function groupKeys (body: Json): ResourceKeys {
+  return { name: (body.displayName as string).toLowerCase(), externalId: exact(body.externalId), displayName: null }
+}
+
+export function presentGroup (context: ScimContext, group: StoredResource, members?: Member[]): Json {
+  return present('Group', context.baseUrl, group, members === undefined ? {} : { members: members.map((m) => withRef(context, m)) })
+}
+
+function withRef (context: ScimContext, member: Member): Json {
+  return { ...member, $ref: `${context.baseUrl}/Users/${encodeURIComponent(member.value)}` }
+}
+
+/** Splits a group document into its body and its (deduplicated) member list. */
+function splitGroup (given: unknown): { body: Json, members: Member[] } {
+  const document = normaliseBody('Group', requireObject(given, 'Group'))
+  validGroup(document)
+  const { members: list = [], ...body } = document as Json & { members?: unknown[] }
+  const members = new Map<string, Member>()
+  for (const item of list as unknown[]) {
+    const value = (item as Json | null)?.value
+    if (typeof value !== 'string' || value === '') throw new ScimProblem(400, 'Group: every member needs a "value" (a user id)', 'invalidValue')
+    // Microsoft's collection names it displayName.
+    const display = (item as Json).display ?? (item as Json).displayName
+    members.set(value, typeof display === 'string' ? { value, display } : { value })
+  }
+  return { body, members: [...members.values()] }
+}
+
+async function requireUsers (context: ScimContext, members: Member[]): Promise<void> {
+  if (members.length === 0) return
+  const known = await context.backend.store.existingUsers(context.directory.id, members.map((m) => m.value))
+  const unknown = members.filter((m) => !known.has(m.value)).map((m) => m.value)
+  if (unknown.length > 0) throw new ScimProblem(400, `Group members must be users of this directory; unknown: ${unknown.slice(0, 10).join(', ')}`, 'invalidValue')
+}
+
+/** Applies a new member list: checks the added users exist, writes both stores, and answers the changes. */
+async function applyMembers (context: ScimContext, mirror: Mirror, group: StoredResource, current: Member[], next: Member[]): Promise<Change[]> {
+  const { store } = context.backend
+  const directoryId = context.directory.id
+  const had = new Set(current.map((m) => m.value))
+  const keeps = new Set(next.map((m) => m.value))
+  const adding = next.filter((m) => !had.has(m.value))
+  const removing = current.filter((m) => !keeps.has(m.value)).map((m) => m.value)
+  await requireUsers(context, adding)
+  const added = await store.addMembers(directoryId, group.id, adding)
+  const removed = await store.removeMembers(directoryId, group.id, removing)
+  await mirror.addMembers(group.id, added)
+  await mirror.removeMembers(group.id, removed)
+  const changes: Change[] = []
+  for (const [event, ids] of [['group.user_added', added], ['group.user_removed', removed]] as const) {
+    for (const userId of ids) {
+      const user = await store.get(directoryId, 'User', userId)
+      if (user !== null) changes.push({ event, group, user })
+    }
+  }
+  return changes
+}
+
+export async function createGroup (context: ScimContext, given: unknown): Promise<Outcome> {
+  const { body, members } = splitGroup(given)
+  const time = now()
+  const group: StoredResource = {
+    directoryId: context.directory.id, type: 'Group', id: randomUUID(), keys: groupKeys(body), body, created: time, lastModified: time, version: 1
+  }
+  const memberChanges = await context.backend.write(context.directory, async (mirror) => {
+    await requireUsers(context, members) // before the group exists, so that a bad member leaves nothing behind
+    await unique(() => context.backend.store.insert(group))
+    await mirror.putGroup(group, true)
+    return applyMembers(context, mirror, group, [], members)
+  })
+  const presented = presentGroup(context, group, await context.backend.store.members(context.directory.id, group.id))
+  return {
+    status: 201,
+    body: presented,
+    location: (presented.meta as Json).location as string,
+    changes: [{ event: 'group.created', group }, ...memberChanges]
+  }
+}
+
+/** PUT and PATCH: compute the new body and member list from the current ones, then store the difference. */
+async function changeGroup (
+  context: ScimContext, id: string, status: number,
+  compute: (current: StoredResource, members: Member[]) => { body: Json, members: Member[] }
+): Promise<Outcome> {
+  const { store } = context.backend
+  const directoryId = context.directory.id
+  const { group, changes } = await context.backend.write(context.directory, async (mirror) => {
+    let next: Member[] = []
+    let current: Member[] = []
+    const { after, changed } = await rewrite(context, mirror, 'Group', id, async (stored) => {
+      current = await store.members(directoryId, id)
+      const computed = compute(stored, current)
+      next = computed.members
+      return computed.body
+    }, groupKeys)
+    const changes: Change[] = changed ? [{ event: 'group.updated', group: after }] : []
+    changes.push(...await applyMembers(context, mirror, after, current, next))
+    return { group: after, changes }
+  })
+  if (status === 204) return { status, changes }
+  return { status, body: presentGroup(context, group, await store.members(directoryId, group.id)), changes }
+}
+
+export function replaceGroup (context: ScimContext, id: string, given: unknown): Promise<Outcome> {
+  const replacement = splitGroup(given)
+  return changeGroup(context, id, 200, () => replacement)
+}
+
+export function patchGroup (context: ScimContext, id: string, given: unknown, status: 200 | 204): Promise<Outcome> {
+  const patch = requireObject(given, 'PatchOp')
+  validPatch(patch)
+  return changeGroup(context, id, status, (stored, members) => {
+    try {
+      const patched = applyPatch({ ...stored.body, members }, patch.Operations as [], { booleanAttributes: [], readOnly: ['id', 'meta'] })
+      return splitGroup(patched)
+    } catch (err) {
+      if (err instanceof PatchError) throw new ScimProblem(400, err.message, err.scimType)
+      throw err
+    }
+  })
+}
+
+export async function deleteGroup (context: ScimContext, id: string): Promise<Outcome> {
+  const { store } = context.backend
+  const changes = await context.backend.write(context.directory, async (mirror): Promise<Change[]> => {
+    const group = await store.get(context.directory.id, 'Group', id)
+    if (group === null || await store.delete(context.directory.id, 'Group', id) === null) throw notFound('Group', id)
+    await mirror.deleteGroup(id)
+    return [{ event: 'group.deleted', group }]
+  })
+  return { status: 204, changes }
+}
+
+export async function getGroupMembers (context: ScimContext, id: string): Promise<Member[]> {
+  return context.backend.store.members(context.directory.id, id)
+}

@@ -1,0 +1,51 @@
+// `directorySync.requests.handle`: jackson's SCIM entry point, kept for code written against jackson's
+// Express guide, answered by this plugin's SCIM operations instead of jackson's handler. The checks
+// come in jackson's order (unknown directory, then the secret), with clear answers where jackson's are
+// not: a deactivated directory answers 403 instead of `200 {}`, and every error has a SCIM body.
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { Directory, DirectorySyncRequest, DirectorySyncResponse, EventCallback, Result } from '../types.js'
+import type { ScimBackend } from './backend.js'
+import { scimError, ScimProblem } from './errors.js'
+import { runScim, type ScimMethod } from './operations.js'
+
+const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
+
+// Hashing first makes both sides the same length, so the comparison takes constant time whatever the input.
+export function sameSecret (given: string, expected: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest()
+  return timingSafeEqual(digest(given), digest(expected))
+}
+
+export async function handleJacksonRequest (
+  backend: ScimBackend,
+  getDirectory: (id: string) => Promise<Result<Directory>>,
+  scimBaseUrl: string,
+  request: DirectorySyncRequest,
+  callback?: EventCallback
+): Promise<DirectorySyncResponse> {
+  const fail = (status: number, detail: string) => ({ status, data: scimError(status, detail) })
+  const { data: directory } = await getDirectory(request.directoryId)
+  if (directory === null) return fail(404, 'Directory not found')
+  if (typeof request.apiSecret !== 'string' || !sameSecret(request.apiSecret, directory.scim.secret)) return fail(401, 'Unauthorized')
+  if (directory.deactivated) return fail(403, 'This directory is deactivated')
+  const kind = { users: 'User', groups: 'Group' }[request.resourceType?.toLowerCase()] as 'User' | 'Group' | undefined
+  if (kind === undefined) return fail(404, `No SCIM resource type ${request.resourceType}`)
+  const method = request.method?.toUpperCase()
+  if (!METHODS.has(method)) return fail(405, `${request.method} is not allowed`)
+  try {
+    const answer = await runScim(backend, {
+      directory,
+      baseUrl: `${scimBaseUrl}/${directory.id}`,
+      kind,
+      method: method as ScimMethod,
+      id: request.resourceId || undefined,
+      body: request.body,
+      query: request.query ?? {},
+      callback
+    })
+    return { status: answer.status, data: answer.body }
+  } catch (err) {
+    if (err instanceof ScimProblem) return { status: err.status, data: err.body }
+    throw err
+  }
+}

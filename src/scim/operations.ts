@@ -1,0 +1,82 @@
+// One entry point for a SCIM request on Users or Groups, used by the HTTP routes and by the
+// controller's `requests.handle` (jackson's request shape): it picks the operation, runs it, and
+// publishes the changes it stored before answering.
+import type { Directory, EventCallback } from '../types.js'
+import type { ScimBackend } from './backend.js'
+import type { Outcome, ScimContext } from './context.js'
+import { ScimProblem } from './errors.js'
+import { createGroup, deleteGroup, patchGroup, replaceGroup } from './groups.js'
+import { getResource, listResources, type ListParams } from './query.js'
+import type { ResourceKind } from './resources.js'
+import { createUser, deleteUser, patchUser, replaceUser } from './users.js'
+
+export type ScimMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+
+export interface ScimCall {
+  directory: Directory
+  /** The directory's SCIM base URL. */
+  baseUrl: string
+  kind: ResourceKind
+  method: ScimMethod
+  id?: string
+  /** POST /Users/.search: the query comes in the body. */
+  search?: boolean
+  body?: unknown
+  query?: ListParams
+  callback?: EventCallback
+}
+
+export interface ScimAnswer {
+  status: number
+  body?: Record<string, unknown>
+  location?: string
+}
+
+// Entra expects 204 from PATCH (idp-traffic.md); everyone else gets the resource, which RFC 7644 §3.5.2 allows.
+const patchStatus = (directory: Directory): 200 | 204 => directory.type === 'azure-scim-v2' ? 204 : 200
+
+function searchParams (body: unknown): ListParams {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ScimProblem(400, 'A search request must be a JSON object', 'invalidSyntax')
+  const b = body as Record<string, unknown>
+  const list = (v: unknown) => Array.isArray(v) ? v.join(',') : typeof v === 'string' ? v : undefined
+  const int = (v: unknown, name: string) => {
+    if (v === undefined) return undefined
+    if (typeof v !== 'number' || !Number.isInteger(v)) throw new ScimProblem(400, `"${name}" must be an integer`, 'invalidValue')
+    return v
+  }
+  if (b.filter !== undefined && typeof b.filter !== 'string') throw new ScimProblem(400, '"filter" must be a string', 'invalidFilter')
+  return {
+    filter: b.filter as string | undefined,
+    startIndex: int(b.startIndex, 'startIndex'),
+    count: int(b.count, 'count'),
+    attributes: list(b.attributes),
+    excludedAttributes: list(b.excludedAttributes)
+  }
+}
+
+async function run (context: ScimContext, call: ScimCall): Promise<Outcome> {
+  const { kind, id, method, body } = call
+  const read = (json: Record<string, unknown>): Outcome => ({ status: 200, body: json, changes: [] })
+  if (call.search) return read(await listResources(context, kind, searchParams(body)))
+  if (id === undefined) {
+    if (method === 'GET') return read(await listResources(context, kind, call.query ?? {}))
+    if (method === 'POST') return kind === 'User' ? createUser(context, body) : createGroup(context, body)
+  } else {
+    switch (method) {
+      case 'GET': return read(await getResource(context, kind, id, call.query ?? {}))
+      case 'PUT': return kind === 'User' ? replaceUser(context, id, body) : replaceGroup(context, id, body)
+      case 'PATCH': {
+        const outcome = kind === 'User' ? await patchUser(context, id, body) : await patchGroup(context, id, body, patchStatus(context.directory))
+        return outcome.status === 200 && patchStatus(context.directory) === 204 ? { ...outcome, status: 204, body: undefined } : outcome
+      }
+      case 'DELETE': return kind === 'User' ? deleteUser(context, id) : deleteGroup(context, id)
+    }
+  }
+  throw new ScimProblem(405, `${method} is not allowed here`)
+}
+
+export async function runScim (backend: ScimBackend, call: ScimCall): Promise<ScimAnswer> {
+  const outcome = await run({ backend, directory: call.directory, baseUrl: call.baseUrl }, call)
+  if (outcome.changes.length > 0) await backend.publish(call.directory, outcome.changes, call.callback)
+  return { status: outcome.status, body: outcome.body, location: outcome.location }
+}

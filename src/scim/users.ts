@@ -1,0 +1,88 @@
+// The User resource: create, replace (PUT), patch and delete, each stored through the backend and
+// answered with the changes it made.
+import { randomUUID } from 'node:crypto'
+import type { ResourceKeys, StoredResource } from '../store/types.js'
+import { exact, lower, now, notFound, requireObject, rewrite, unique, validator, type Outcome, type ScimContext } from './context.js'
+import { normaliseBody } from './dialects.js'
+import { applyPatch, PatchError } from './patch.js'
+import { present } from './resources.js'
+import { PatchOp, ScimUserCreate } from './schemas.js'
+import { ScimProblem } from './errors.js'
+import type { Change } from './backend.js'
+
+type Json = Record<string, unknown>
+
+const validUser = validator(ScimUserCreate, 'User')
+const validPatch = validator(PatchOp, 'PatchOp')
+
+export function userKeys (body: Json): ResourceKeys {
+  return { name: (body.userName as string).toLowerCase(), externalId: exact(body.externalId), displayName: lower(body.displayName) }
+}
+
+export function presentUser (context: ScimContext, user: StoredResource): Json {
+  return present('User', context.baseUrl, user)
+}
+
+function userBody (given: unknown): Json {
+  const body = normaliseBody('User', requireObject(given, 'User'))
+  validUser(body)
+  return body
+}
+
+export async function createUser (context: ScimContext, given: unknown): Promise<Outcome> {
+  const body = userBody(given)
+  const time = now()
+  const user: StoredResource = {
+    directoryId: context.directory.id, type: 'User', id: randomUUID(), keys: userKeys(body), body, created: time, lastModified: time, version: 1
+  }
+  await context.backend.write(context.directory, async (mirror) => {
+    await unique(() => context.backend.store.insert(user))
+    await mirror.putUser(user, true)
+  })
+  const presented = presentUser(context, user)
+  return { status: 201, body: presented, location: (presented.meta as Json).location as string, changes: [{ event: 'user.created', user }] }
+}
+
+export async function replaceUser (context: ScimContext, id: string, given: unknown): Promise<Outcome> {
+  const body = userBody(given)
+  const { after, changed } = await context.backend.write(context.directory, (mirror) =>
+    rewrite(context, mirror, 'User', id, () => body, userKeys))
+  return { status: 200, body: presentUser(context, after), changes: changed ? [{ event: 'user.updated', user: after }] : [] }
+}
+
+export async function patchUser (context: ScimContext, id: string, given: unknown): Promise<Outcome> {
+  const patch = requireObject(given, 'PatchOp')
+  validPatch(patch)
+  const { after, changed } = await context.backend.write(context.directory, (mirror) =>
+    rewrite(context, mirror, 'User', id, (current) => {
+      let patched: Json
+      try {
+        patched = applyPatch(current.body, patch.Operations as [], { booleanAttributes: ['active', 'primary'], readOnly: ['id', 'meta', 'groups'] })
+      } catch (err) {
+        if (err instanceof PatchError) throw new ScimProblem(400, err.message, err.scimType)
+        throw err
+      }
+      return userBody(patched)
+    }, userKeys))
+  return { status: 200, body: presentUser(context, after), changes: changed ? [{ event: 'user.updated', user: after }] : [] }
+}
+
+export async function deleteUser (context: ScimContext, id: string): Promise<Outcome> {
+  const { store } = context.backend
+  const directoryId = context.directory.id
+  const changes: Change[] = await context.backend.write(context.directory, async (mirror) => {
+    const user = await store.get(directoryId, 'User', id)
+    if (user === null) throw notFound('User', id)
+    const groupIds = await store.delete(directoryId, 'User', id)
+    if (groupIds === null) throw notFound('User', id)
+    const removed: Change[] = []
+    for (const groupId of groupIds) {
+      await mirror.removeMembers(groupId, [id])
+      const group = await store.get(directoryId, 'Group', groupId)
+      if (group !== null) removed.push({ event: 'group.user_removed', group, user })
+    }
+    await mirror.deleteUser(id)
+    return [...removed, { event: 'user.deleted', user }]
+  })
+  return { status: 204, changes }
+}

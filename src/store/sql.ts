@@ -1,0 +1,260 @@
+// The resource store on PostgreSQL, MySQL/MariaDB and sqlite: two tables beside jackson's, created on
+// first use. Uniqueness is a constraint, so it holds across processes; a replace names the version it
+// read, so two processes cannot overwrite each other's change unseen.
+import { createHash } from 'node:crypto'
+import { openSqlClient, type Dialect, type SqlClient, type SqlConnection } from './sql-client.js'
+import {
+  UniquenessError, type Lookup, type Member, type Page, type ResourceStore, type ResourceType, type StoredResource
+} from './types.js'
+
+const RESOURCES = 'dsync_scim_resources'
+const MEMBERS = 'dsync_scim_members'
+const SCAN_BATCH = 500
+const KEY_LENGTH = 200
+
+// Indexed columns hold at most KEY_LENGTH characters; a longer key is stored as its digest (callers
+// re-check every candidate against the full resource, so a digest is as good as the value).
+function indexable (value: string): string
+function indexable (value: string | null): string | null
+function indexable (value: string | null): string | null {
+  if (value === null || value.length <= KEY_LENGTH) return value
+  return 'sha256:' + createHash('sha256').update(value).digest('hex')
+}
+
+function ddl (dialect: Dialect): string[] {
+  const seq = { sqlite: 'INTEGER PRIMARY KEY AUTOINCREMENT', postgres: 'BIGSERIAL PRIMARY KEY', mysql: 'BIGINT AUTO_INCREMENT PRIMARY KEY' }[dialect]
+  const text = dialect === 'mysql' ? 'LONGTEXT' : 'TEXT'
+  // Keys and ids compare exactly (the caller lowercases what is case-insensitive): MySQL's collations
+  // equate accents, case or trailing spaces, so there they are bytes.
+  const key = dialect === 'mysql' ? 'VARBINARY(1020)' : 'VARCHAR(255)'
+  const id = dialect === 'mysql' ? 'VARBINARY(255)' : 'VARCHAR(64)'
+  // MySQL has no CREATE INDEX IF NOT EXISTS: its indexes are declared inline.
+  const inline = dialect === 'mysql'
+  const resourceIndexes = [
+    ['dsync_scim_resources_external', 'directory_id, resource_type, external_id'],
+    ['dsync_scim_resources_display', 'directory_id, resource_type, display_key'],
+    ['dsync_scim_resources_order', 'directory_id, resource_type, seq']
+  ]
+  const memberIndexes = [['dsync_scim_members_user', 'directory_id, user_id']]
+  const inlined = (indexes: string[][]) => inline ? indexes.map(([name, cols]) => `,\n INDEX ${name} (${cols})`).join('') : ''
+  const separate = (table: string, indexes: string[][]) => inline ? [] : indexes.map(([name, cols]) => `CREATE INDEX IF NOT EXISTS ${name} ON ${table} (${cols})`)
+  return [
+    `CREATE TABLE IF NOT EXISTS ${RESOURCES} (
+ seq ${seq},
+ directory_id ${id} NOT NULL,
+ resource_type VARCHAR(8) NOT NULL,
+ id ${id} NOT NULL,
+ name_key ${key} NOT NULL,
+ external_id ${key} NULL,
+ display_key ${key} NULL,
+ original_keys ${text} NOT NULL,
+ body ${text} NOT NULL,
+ created VARCHAR(32) NOT NULL,
+ last_modified VARCHAR(32) NOT NULL,
+ version INTEGER NOT NULL,
+ CONSTRAINT dsync_scim_resources_id UNIQUE (directory_id, id),
+ CONSTRAINT dsync_scim_resources_name UNIQUE (directory_id, resource_type, name_key)${inlined(resourceIndexes)}
+)`,
+    `CREATE TABLE IF NOT EXISTS ${MEMBERS} (
+ directory_id ${id} NOT NULL,
+ group_id ${id} NOT NULL,
+ user_id ${id} NOT NULL,
+ display ${text} NULL,
+ PRIMARY KEY (directory_id, group_id, user_id)${inlined(memberIndexes)}
+)`,
+    ...separate(RESOURCES, resourceIndexes),
+    ...separate(MEMBERS, memberIndexes)
+  ]
+}
+
+interface Row {
+  directory_id: string
+  resource_type: ResourceType
+  id: string
+  name_key: string
+  external_id: string | null
+  display_key: string | null
+  original_keys: string
+  body: string
+  created: string
+  last_modified: string
+  version: number | string
+}
+
+const COLUMNS = 'directory_id, resource_type, id, name_key, external_id, display_key, original_keys, body, created, last_modified, version'
+
+function fromRow (row: Row): StoredResource {
+  return {
+    directoryId: row.directory_id,
+    type: row.resource_type,
+    id: row.id,
+    // The key columns may hold digests; the keys as given are kept beside them.
+    keys: JSON.parse(row.original_keys),
+    body: JSON.parse(row.body),
+    created: row.created,
+    lastModified: row.last_modified,
+    version: Number(row.version)
+  }
+}
+
+const LOOKUP_COLUMN: Record<Lookup['key'], string> = { id: 'id', name: 'name_key', externalId: 'external_id', displayName: 'display_key' }
+
+export async function openSqlStore (connection: SqlConnection): Promise<ResourceStore> {
+  const client = openSqlClient(connection)
+  try {
+    await createTables(client)
+  } catch (err) {
+    await client.close()
+    throw err
+  }
+  return new SqlStore(client)
+}
+
+async function createTables (client: SqlClient): Promise<void> {
+  for (const statement of ddl(client.dialect)) {
+    // Two processes creating the same PostgreSQL table at once can collide on its catalog entry: the
+    // loser retries and finds the table there.
+    await client.query(statement).catch((err) => {
+      if (!client.isUniqueViolation(err)) throw err
+      return client.query(statement)
+    })
+  }
+}
+
+class SqlStore implements ResourceStore {
+  private readonly insertIgnore: string
+
+  constructor (private readonly client: SqlClient) {
+    const verb = { sqlite: 'INSERT OR IGNORE INTO', postgres: 'INSERT INTO', mysql: 'INSERT IGNORE INTO' }[client.dialect]
+    const tail = client.dialect === 'postgres' ? ' ON CONFLICT DO NOTHING' : ''
+    this.insertIgnore = `${verb} ${MEMBERS} (directory_id, group_id, user_id, display) VALUES (?, ?, ?, ?)${tail}`
+  }
+
+  async get (directoryId: string, type: ResourceType, id: string): Promise<StoredResource | null> {
+    const { rows } = await this.client.query<Row>(
+      `SELECT ${COLUMNS} FROM ${RESOURCES} WHERE directory_id = ? AND id = ? AND resource_type = ?`, [directoryId, id, type])
+    return rows.length === 0 ? null : fromRow(rows[0])
+  }
+
+  async list (directoryId: string, type: ResourceType, { lookup, offset, limit }: { lookup?: Lookup, offset: number, limit: number }): Promise<Page<StoredResource>> {
+    let where = 'directory_id = ? AND resource_type = ?'
+    const params: unknown[] = [directoryId, type]
+    if (lookup) {
+      where += ` AND ${LOOKUP_COLUMN[lookup.key]} = ?`
+      params.push(lookup.key === 'id' ? lookup.value : indexable(lookup.value))
+    }
+    const { rows: [{ total }] } = await this.client.query<{ total: number | string }>(`SELECT COUNT(*) AS total FROM ${RESOURCES} WHERE ${where}`, params)
+    if (limit <= 0 || offset >= Number(total)) return { total: Number(total), items: [] }
+    const { rows } = await this.client.query<Row>(
+      `SELECT ${COLUMNS} FROM ${RESOURCES} WHERE ${where} ORDER BY seq LIMIT ? OFFSET ?`, [...params, limit, offset])
+    return { total: Number(total), items: rows.map(fromRow) }
+  }
+
+  async * scan (directoryId: string, type: ResourceType): AsyncIterable<StoredResource> {
+    let after = 0
+    for (;;) {
+      const { rows } = await this.client.query<Row & { seq: number | string }>(
+        `SELECT seq, ${COLUMNS} FROM ${RESOURCES} WHERE directory_id = ? AND resource_type = ? AND seq > ? ORDER BY seq LIMIT ?`,
+        [directoryId, type, after, SCAN_BATCH])
+      for (const row of rows) yield fromRow(row)
+      if (rows.length < SCAN_BATCH) return
+      after = Number(rows[rows.length - 1].seq)
+    }
+  }
+
+  async insert (resource: StoredResource): Promise<void> {
+    try {
+      await this.client.query(`INSERT INTO ${RESOURCES} (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+        resource.directoryId, resource.type, resource.id, ...this.keyParams(resource), JSON.stringify(resource.keys),
+        JSON.stringify(resource.body), resource.created, resource.lastModified, resource.version
+      ])
+    } catch (err) {
+      throw this.client.isUniqueViolation(err) ? new UniquenessError(resource.type, resource.keys.name) : err
+    }
+  }
+
+  async replace (resource: StoredResource): Promise<boolean> {
+    try {
+      const { changes } = await this.client.query(
+        `UPDATE ${RESOURCES} SET name_key = ?, external_id = ?, display_key = ?, original_keys = ?, body = ?, last_modified = ?, version = ?
+         WHERE directory_id = ? AND id = ? AND resource_type = ? AND version = ?`, [
+          ...this.keyParams(resource), JSON.stringify(resource.keys), JSON.stringify(resource.body), resource.lastModified, resource.version,
+          resource.directoryId, resource.id, resource.type, resource.version - 1
+        ])
+      return changes === 1
+    } catch (err) {
+      throw this.client.isUniqueViolation(err) ? new UniquenessError(resource.type, resource.keys.name) : err
+    }
+  }
+
+  delete (directoryId: string, type: ResourceType, id: string): Promise<string[] | null> {
+    return this.client.transaction(async (query) => {
+      const { changes } = await query(`DELETE FROM ${RESOURCES} WHERE directory_id = ? AND id = ? AND resource_type = ?`, [directoryId, id, type])
+      if (changes === 0) return null
+      if (type === 'Group') {
+        await query(`DELETE FROM ${MEMBERS} WHERE directory_id = ? AND group_id = ?`, [directoryId, id])
+        return []
+      }
+      const { rows } = await query<{ group_id: string }>(`SELECT group_id FROM ${MEMBERS} WHERE directory_id = ? AND user_id = ? ORDER BY group_id`, [directoryId, id])
+      await query(`DELETE FROM ${MEMBERS} WHERE directory_id = ? AND user_id = ?`, [directoryId, id])
+      return rows.map((row) => row.group_id)
+    })
+  }
+
+  async members (directoryId: string, groupId: string): Promise<Member[]> {
+    const { rows } = await this.client.query<{ user_id: string, display: string | null }>(
+      `SELECT user_id, display FROM ${MEMBERS} WHERE directory_id = ? AND group_id = ? ORDER BY user_id`, [directoryId, groupId])
+    return rows.map((row) => row.display === null ? { value: row.user_id } : { value: row.user_id, display: row.display })
+  }
+
+  addMembers (directoryId: string, groupId: string, members: Member[]): Promise<string[]> {
+    if (members.length === 0) return Promise.resolve([])
+    return this.client.transaction(async (query) => {
+      const added: string[] = []
+      for (const member of members) {
+        const { changes } = await query(this.insertIgnore, [directoryId, groupId, member.value, member.display ?? null])
+        if (changes === 1) added.push(member.value)
+      }
+      return added
+    })
+  }
+
+  removeMembers (directoryId: string, groupId: string, userIds: string[]): Promise<string[]> {
+    if (userIds.length === 0) return Promise.resolve([])
+    return this.client.transaction(async (query) => {
+      const removed: string[] = []
+      for (const userId of userIds) {
+        const { changes } = await query(`DELETE FROM ${MEMBERS} WHERE directory_id = ? AND group_id = ? AND user_id = ?`, [directoryId, groupId, userId])
+        if (changes === 1) removed.push(userId)
+      }
+      return removed
+    })
+  }
+
+  async existingUsers (directoryId: string, ids: string[]): Promise<Set<string>> {
+    const found = new Set<string>()
+    for (let i = 0; i < ids.length; i += SCAN_BATCH) {
+      const batch = ids.slice(i, i + SCAN_BATCH)
+      const { rows } = await this.client.query<{ id: string }>(
+        `SELECT id FROM ${RESOURCES} WHERE directory_id = ? AND resource_type = 'User' AND id IN (${batch.map(() => '?').join(', ')})`,
+        [directoryId, ...batch])
+      for (const row of rows) found.add(row.id)
+    }
+    return found
+  }
+
+  dropDirectory (directoryId: string): Promise<void> {
+    return this.client.transaction(async (query) => {
+      await query(`DELETE FROM ${MEMBERS} WHERE directory_id = ?`, [directoryId])
+      await query(`DELETE FROM ${RESOURCES} WHERE directory_id = ?`, [directoryId])
+    })
+  }
+
+  close (): Promise<void> {
+    return this.client.close()
+  }
+
+  private keyParams (resource: StoredResource): [string, string | null, string | null] {
+    return [indexable(resource.keys.name), indexable(resource.keys.externalId), indexable(resource.keys.displayName)]
+  }
+}
