@@ -10,7 +10,7 @@ import { Lanes, Mutex } from './confinement.js'
 import { acquireDatabase } from './database.js'
 import { createDirectorySync, type JacksonDirectorySync, type JacksonOptions } from './jackson.js'
 import { jacksonLogger } from './logging.js'
-import { jacksonEvent, mirrorOn } from './mirror.js'
+import { jacksonEvent, mirrorChanges } from './mirror.js'
 
 /** Lanes per registration where the database takes concurrent calls (PostgreSQL, MySQL, Redis, mem). */
 const PARALLEL_LANES = 4
@@ -49,7 +49,11 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     const opened = store
     const backend: ScimBackend = {
       store: opened,
-      write: (directory, fn) => run(directory.id, (set) => fn(mirrorOn(set, directory))),
+      write: (directory, fn) => run(directory.id, async (set) => {
+        const outcome = await fn()
+        await mirrorChanges(set, directory, outcome.changes)
+        return outcome
+      }),
       async publish (directory, changes, callback) {
         for (const change of changes) {
           const event = jacksonEvent(directory, change)

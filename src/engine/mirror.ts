@@ -1,7 +1,7 @@
 // jackson's copy of a directory's users, groups and memberships. The plugin's store answers the wire;
 // jackson's store is kept equal to it so that jackson's own APIs (and this plugin's controller, which
 // reads through them) see every change, and so that events carry jackson's shapes exactly.
-import type { Change, Mirror, StoredResource } from '../scim/backend.js'
+import type { Change, StoredResource } from '../scim/backend.js'
 import type { Directory, DirectorySyncEvent, Group, Result } from '../types.js'
 import { extractStandardUserAttributes, transformEventPayload, type JacksonDirectorySync, type JacksonUser } from './jackson.js'
 
@@ -29,32 +29,32 @@ function check<T> (what: string, result: Result<T>): void {
   if (result.error !== null && result.error.code !== 404) throw new Error(`jackson could not ${what}: ${result.error.message}`)
 }
 
-/** The mirror of `directory` on one confined set of jackson's objects (the caller holds its lane). */
-export function mirrorOn (set: JacksonDirectorySync, directory: Directory): Mirror {
-  const users = () => set.users.setTenantAndProduct(directory.tenant, directory.product)
-  const groups = () => set.groups.setTenantAndProduct(directory.tenant, directory.product)
-  return {
-    async putUser (user, isNew) {
-      const record = jacksonUser(user)
-      check('store a user', isNew ? await users().create(record) : await users().update(user.id, record))
-    },
-    async deleteUser (id) {
-      check('delete a user', await users().delete(id))
-    },
-    async putGroup (group, isNew) {
-      const { name, raw } = jacksonGroup(group)
-      check('store a group', isNew
-        ? await groups().create({ directoryId: directory.id, id: group.id, name, raw })
-        : await groups().update(group.id, { name, raw }))
-    },
-    async deleteGroup (id) {
-      check('delete a group', await groups().delete(id))
-    },
-    async addMembers (groupId, userIds) {
-      for (const userId of userIds) await groups().addUserToGroup(groupId, userId)
-    },
-    async removeMembers (groupId, userIds) {
-      for (const userId of userIds) await groups().removeUserFromGroup(groupId, userId)
+/**
+ * Tells jackson's store about the changes the plugin's store has made, on one confined set of jackson's
+ * objects (the caller holds its lane). The changes are the effective ones, in order, so replaying them
+ * keeps the two stores equal.
+ */
+export async function mirrorChanges (set: JacksonDirectorySync, directory: Directory, changes: Change[]): Promise<void> {
+  const users = set.users.setTenantAndProduct(directory.tenant, directory.product)
+  const groups = set.groups.setTenantAndProduct(directory.tenant, directory.product)
+  for (const change of changes) {
+    switch (change.event) {
+      case 'user.created': check('store a user', await users.create(jacksonUser(change.user))); break
+      case 'user.updated': check('store a user', await users.update(change.user.id, jacksonUser(change.user))); break
+      case 'user.deleted': check('delete a user', await users.delete(change.user.id)); break
+      case 'group.created': {
+        const { id, name, raw } = jacksonGroup(change.group)
+        check('store a group', await groups.create({ directoryId: directory.id, id, name, raw }))
+        break
+      }
+      case 'group.updated': {
+        const { id, name, raw } = jacksonGroup(change.group)
+        check('store a group', await groups.update(id, { name, raw }))
+        break
+      }
+      case 'group.deleted': check('delete a group', await groups.delete(change.group.id)); break
+      case 'group.user_added': await groups.addUserToGroup(change.group.id, change.user.id); break
+      case 'group.user_removed': await groups.removeUserFromGroup(change.group.id, change.user.id); break
     }
   }
 }

@@ -4,7 +4,7 @@ import type { TSchema } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { UniquenessError, type ResourceKeys, type ResourceType, type StoredResource } from '../store/types.js'
 import type { Directory } from '../types.js'
-import type { Change, Mirror, ScimBackend } from './backend.js'
+import type { Change, ScimBackend } from './backend.js'
 import { ScimProblem } from './errors.js'
 
 export interface ScimContext {
@@ -66,7 +66,7 @@ const MAX_ATTEMPTS = 5
  * written, and `changed` is false, when the new body equals the stored one.
  */
 export async function rewrite (
-  context: ScimContext, mirror: Mirror, type: ResourceType, id: string,
+  context: ScimContext, type: ResourceType, id: string,
   compute: (current: StoredResource) => Promise<Json> | Json, keysOf: (body: Json) => ResourceKeys
 ): Promise<{ before: StoredResource, after: StoredResource, changed: boolean }> {
   const { store } = context.backend
@@ -76,10 +76,7 @@ export async function rewrite (
     const body = await compute(before)
     if (isDeepStrictEqual(body, before.body)) return { before, after: before, changed: false }
     const after: StoredResource = { ...before, keys: keysOf(body), body, lastModified: now(), version: before.version + 1 }
-    if (await unique(() => store.replace(after))) {
-      await (type === 'User' ? mirror.putUser(after, false) : mirror.putGroup(after, false))
-      return { before, after, changed: true }
-    }
+    if (await unique(() => store.replace(after))) return { before, after, changed: true }
     if (attempt === MAX_ATTEMPTS) throw new ScimProblem(409, `${type} ${id} is being changed by another request; try again`)
   }
 }

@@ -3,7 +3,7 @@
 // report each added or removed user as its own change.
 import { randomUUID } from 'node:crypto'
 import type { Member, ResourceKeys, StoredResource } from '../store/types.js'
-import type { Change, Mirror } from './backend.js'
+import type { Change } from './backend.js'
 import { exact, now, notFound, requireObject, rewrite, unique, validator, type Outcome, type ScimContext } from './context.js'
 import { normaliseBody } from './dialects.js'
 import { ScimProblem } from './errors.js'
@@ -52,7 +52,7 @@ async function requireUsers (context: ScimContext, members: Member[]): Promise<v
 }
 
 /** Applies a new member list: checks the added users exist, writes both stores, and answers the changes. */
-async function applyMembers (context: ScimContext, mirror: Mirror, group: StoredResource, current: Member[], next: Member[]): Promise<Change[]> {
+async function applyMembers (context: ScimContext, group: StoredResource, current: Member[], next: Member[]): Promise<Change[]> {
   const { store } = context.backend
   const directoryId = context.directory.id
   const had = new Set(current.map((m) => m.value))
@@ -62,8 +62,6 @@ async function applyMembers (context: ScimContext, mirror: Mirror, group: Stored
   await requireUsers(context, adding)
   const added = await store.addMembers(directoryId, group.id, adding)
   const removed = await store.removeMembers(directoryId, group.id, removing)
-  await mirror.addMembers(group.id, added)
-  await mirror.removeMembers(group.id, removed)
   const changes: Change[] = []
   for (const [event, ids] of [['group.user_added', added], ['group.user_removed', removed]] as const) {
     for (const userId of ids) {
@@ -80,18 +78,17 @@ export async function createGroup (context: ScimContext, given: unknown): Promis
   const group: StoredResource = {
     directoryId: context.directory.id, type: 'Group', id: randomUUID(), keys: groupKeys(body), body, created: time, lastModified: time, version: 1
   }
-  const memberChanges = await context.backend.write(context.directory, async (mirror) => {
+  const { changes } = await context.backend.write(context.directory, async () => {
     await requireUsers(context, members) // before the group exists, so that a bad member leaves nothing behind
     await unique(() => context.backend.store.insert(group))
-    await mirror.putGroup(group, true)
-    return applyMembers(context, mirror, group, [], members)
+    return { changes: [{ event: 'group.created', group } as Change, ...await applyMembers(context, group, [], members)] }
   })
   const presented = presentGroup(context, group, await context.backend.store.members(context.directory.id, group.id))
   return {
     status: 201,
     body: presented,
     location: (presented.meta as Json).location as string,
-    changes: [{ event: 'group.created', group }, ...memberChanges]
+    changes
   }
 }
 
@@ -102,17 +99,17 @@ async function changeGroup (
 ): Promise<Outcome> {
   const { store } = context.backend
   const directoryId = context.directory.id
-  const { group, changes } = await context.backend.write(context.directory, async (mirror) => {
+  const { group, changes } = await context.backend.write(context.directory, async () => {
     let next: Member[] = []
     let current: Member[] = []
-    const { after, changed } = await rewrite(context, mirror, 'Group', id, async (stored) => {
+    const { after, changed } = await rewrite(context, 'Group', id, async (stored) => {
       current = await store.members(directoryId, id)
       const computed = compute(stored, current)
       next = computed.members
       return computed.body
     }, groupKeys)
     const changes: Change[] = changed ? [{ event: 'group.updated', group: after }] : []
-    changes.push(...await applyMembers(context, mirror, after, current, next))
+    changes.push(...await applyMembers(context, after, current, next))
     return { group: after, changes }
   })
   if (status === 204) return { status, changes }
@@ -140,11 +137,10 @@ export function patchGroup (context: ScimContext, id: string, given: unknown, st
 
 export async function deleteGroup (context: ScimContext, id: string): Promise<Outcome> {
   const { store } = context.backend
-  const changes = await context.backend.write(context.directory, async (mirror): Promise<Change[]> => {
+  const { changes } = await context.backend.write(context.directory, async () => {
     const group = await store.get(context.directory.id, 'Group', id)
     if (group === null || await store.delete(context.directory.id, 'Group', id) === null) throw notFound('Group', id)
-    await mirror.deleteGroup(id)
-    return [{ event: 'group.deleted', group }]
+    return { changes: [{ event: 'group.deleted', group }] as Change[] }
   })
   return { status: 204, changes }
 }

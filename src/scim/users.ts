@@ -35,26 +35,25 @@ export async function createUser (context: ScimContext, given: unknown): Promise
   const user: StoredResource = {
     directoryId: context.directory.id, type: 'User', id: randomUUID(), keys: userKeys(body), body, created: time, lastModified: time, version: 1
   }
-  await context.backend.write(context.directory, async (mirror) => {
+  const { changes } = await context.backend.write(context.directory, async () => {
     await unique(() => context.backend.store.insert(user))
-    await mirror.putUser(user, true)
+    return { changes: [{ event: 'user.created', user }] as Change[] }
   })
   const presented = presentUser(context, user)
-  return { status: 201, body: presented, location: (presented.meta as Json).location as string, changes: [{ event: 'user.created', user }] }
+  return { status: 201, body: presented, location: (presented.meta as Json).location as string, changes }
 }
 
 export async function replaceUser (context: ScimContext, id: string, given: unknown): Promise<Outcome> {
   const body = userBody(given)
-  const { after, changed } = await context.backend.write(context.directory, (mirror) =>
-    rewrite(context, mirror, 'User', id, () => body, userKeys))
-  return { status: 200, body: presentUser(context, after), changes: changed ? [{ event: 'user.updated', user: after }] : [] }
+  const { after, changes } = await context.backend.write(context.directory, () => updated(context, id, () => body))
+  return { status: 200, body: presentUser(context, after), changes }
 }
 
 export async function patchUser (context: ScimContext, id: string, given: unknown): Promise<Outcome> {
   const patch = requireObject(given, 'PatchOp')
   validPatch(patch)
-  const { after, changed } = await context.backend.write(context.directory, (mirror) =>
-    rewrite(context, mirror, 'User', id, (current) => {
+  const { after, changes } = await context.backend.write(context.directory, () =>
+    updated(context, id, (current) => {
       let patched: Json
       try {
         patched = applyPatch(current.body, patch.Operations as [], { booleanAttributes: ['active', 'primary'], readOnly: ['id', 'meta', 'groups'] })
@@ -63,26 +62,29 @@ export async function patchUser (context: ScimContext, id: string, given: unknow
         throw err
       }
       return userBody(patched)
-    }, userKeys))
-  return { status: 200, body: presentUser(context, after), changes: changed ? [{ event: 'user.updated', user: after }] : [] }
+    }))
+  return { status: 200, body: presentUser(context, after), changes }
+}
+
+async function updated (context: ScimContext, id: string, compute: (current: StoredResource) => Json) {
+  const { after, changed } = await rewrite(context, 'User', id, compute, userKeys)
+  return { after, changes: changed ? [{ event: 'user.updated', user: after }] as Change[] : [] }
 }
 
 export async function deleteUser (context: ScimContext, id: string): Promise<Outcome> {
   const { store } = context.backend
   const directoryId = context.directory.id
-  const changes: Change[] = await context.backend.write(context.directory, async (mirror) => {
+  const { changes } = await context.backend.write(context.directory, async () => {
     const user = await store.get(directoryId, 'User', id)
     if (user === null) throw notFound('User', id)
     const groupIds = await store.delete(directoryId, 'User', id)
     if (groupIds === null) throw notFound('User', id)
     const removed: Change[] = []
     for (const groupId of groupIds) {
-      await mirror.removeMembers(groupId, [id])
       const group = await store.get(directoryId, 'Group', groupId)
       if (group !== null) removed.push({ event: 'group.user_removed', group, user })
     }
-    await mirror.deleteUser(id)
-    return [...removed, { event: 'user.deleted', user }]
+    return { changes: [...removed, { event: 'user.deleted', user }] as Change[] }
   })
   return { status: 204, changes }
 }

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs Okta's and Microsoft's SCIM conformance suites (../shared/conformance) against the example server,
+# each suite on a fresh directory, and fails if any assertion fails that is not a documented deviation
+# (scripts/conformance-deviations.json, explained in the README).
+#   npm run conformance        CONFORMANCE_DIR=../shared/conformance PORT=3999
+set -uo pipefail
+cd "$(dirname "$0")/.."
+suite_dir=${CONFORMANCE_DIR:-../shared/conformance}
+if [ ! -x "$suite_dir/run.sh" ] && [ ! -f "$suite_dir/run.sh" ]; then
+  echo "conformance: $suite_dir/run.sh not found, so the suites were not run"
+  exit 0
+fi
+port=${PORT:-3999}
+data=$(mktemp -d /tmp/dsync-conformance.XXXXXX)
+out="$data/logs"
+export DATA_DIR="$data" PORT="$port" HOST=127.0.0.1 LOG_LEVEL=warn
+npx tsx examples/server.ts > "$data/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
+for _ in $(seq 1 60); do
+  curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+  sleep 0.5
+done
+NEWDIR_CMD="DATA_DIR='$data' PORT=$port npx tsx examples/directory.ts create --tenant conformance-\$RANDOM" \
+  OUT="$out" bash "$suite_dir/run.sh" "http://127.0.0.1:$port/unused" unused
+node scripts/conformance-check.mjs "$out" scripts/conformance-deviations.json
