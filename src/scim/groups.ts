@@ -126,7 +126,8 @@ export function patchGroup (context: ScimContext, id: string, given: unknown, st
   validPatch(patch)
   return changeGroup(context, id, status, (stored, members) => {
     try {
-      const patched = applyPatch({ ...stored.body, members }, patch.Operations as [], { booleanAttributes: [], readOnly: ['id', 'meta'] })
+      // With its id: Okta's rename echoes it in a path-less value; splitGroup drops it again.
+      const patched = applyPatch({ ...stored.body, id: stored.id, members }, patch.Operations as [], { booleanAttributes: [], readOnly: ['id', 'meta'] })
       return splitGroup(patched)
     } catch (err) {
       if (err instanceof PatchError) throw new ScimProblem(400, err.message, err.scimType)

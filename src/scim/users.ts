@@ -56,7 +56,8 @@ export async function patchUser (context: ScimContext, id: string, given: unknow
     updated(context, id, (current) => {
       let patched: Json
       try {
-        patched = applyPatch(current.body, patch.Operations as [], { booleanAttributes: ['active', 'primary'], readOnly: ['id', 'meta', 'groups'] })
+        // With its id, so that an operation echoing the unchanged id (Okta does) is accepted; userBody drops it again.
+        patched = applyPatch({ ...current.body, id: current.id }, patch.Operations as [], { booleanAttributes: ['active', 'primary'], readOnly: ['id', 'meta', 'groups'] })
       } catch (err) {
         if (err instanceof PatchError) throw new ScimProblem(400, err.message, err.scimType)
         throw err
