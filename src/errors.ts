@@ -36,3 +36,9 @@ export const AlreadyRegisteredError = createError(
   'fastify-directory-sync: this Fastify instance already has a directorySync decorator; register the plugin once per app',
   500
 )
+
+export const HookNotSupportedError = createError<[string, string]>(
+  'FST_DSYNC_HOOK_NOT_SUPPORTED',
+  'fastify-directory-sync: there is no hook "%s" (hooks: %s)',
+  500
+)

@@ -2,11 +2,10 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { InvalidOptionError } from './errors.js'
-import type { FastifyInstance } from 'fastify'
-import type { DirectorySyncEvent } from './types.js'
+import type { DeliveryOptions } from './events/dispatcher.js'
+import type { ScimEventHandler } from './types.js'
 
-/** Receives one provisioning event; `this` is the Fastify instance the plugin is registered on. */
-export type ScimEventHandler = (this: FastifyInstance, event: DirectorySyncEvent) => void | Promise<void>
+export type { ScimEventHandler }
 
 const Positive = (description: string) => Type.Integer({ minimum: 1, description })
 
@@ -49,7 +48,17 @@ export const OptionsSchema = Type.Object({
   noAnalytics: Type.Optional(Type.Literal(true, { description: 'telemetry is never sent by this plugin' })),
   connectTimeout: Type.Optional(Positive('milliseconds registration waits for the database before failing (default 10000)')),
   bodyLimit: Type.Optional(Positive('the largest SCIM request body in bytes; larger ones answer 413 (default 1048576)')),
-  onScimEvent: Type.Optional(Type.Function([Type.Any()], Type.Any(), { description: 'called with every provisioning event (jackson\'s event shape)' }))
+  onScimEvent: Type.Optional(Type.Function([Type.Any()], Type.Any(), { description: 'called with every provisioning event (jackson\'s event shape)' })),
+  events: Type.Optional(Type.Object({
+    budget: Type.Optional(Type.Integer({ minimum: 0, description: 'ms a SCIM response waits for the onScimEvent handlers (default 3000)' })),
+    maxAttempts: Type.Optional(Positive('attempts per event and handler before the event is kept as failed (default 8)')),
+    backoff: Type.Optional(Positive('ms before the first retry; each further retry waits twice as long (default 1000)')),
+    maxBackoff: Type.Optional(Positive('the longest wait between retries in ms (default 300000)')),
+    handlerTimeout: Type.Optional(Positive('ms after which a running attempt counts as failed (default 30000)')),
+    lease: Type.Optional(Positive('ms an instance holds a directory\'s deliveries without renewing; must exceed handlerTimeout (default 60000)')),
+    pollInterval: Type.Optional(Positive('ms between looks for events left by other instances or a crash (default 2000)')),
+    webhookTimeout: Type.Optional(Positive('ms a webhook has to answer (default 10000)'))
+  }, { additionalProperties: false }))
 }, { additionalProperties: false })
 
 export type MemDbOptions = Static<typeof MemDbSchema>
@@ -69,13 +78,24 @@ export interface ResolvedOptions {
   connectTimeout: number
   bodyLimit: number
   onScimEvent: ScimEventHandler | undefined
+  events: DeliveryOptions & { webhookTimeout: number }
 }
 
 export const defaults = {
   scimPath: '/api/scim/v2.0',
   samlPath: '/api/oauth/saml',
   connectTimeout: 10_000,
-  bodyLimit: 1_048_576
+  bodyLimit: 1_048_576,
+  events: {
+    budget: 3000,
+    maxAttempts: 8,
+    backoff: 1000,
+    maxBackoff: 300_000,
+    handlerTimeout: 30_000,
+    lease: 60_000,
+    pollInterval: 2000,
+    webhookTimeout: 10_000
+  }
 } as const
 
 /** Checks the host's options and fills in the defaults; throws InvalidOptionError naming the first bad option. */
@@ -98,8 +118,16 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     samlPath: options.samlPath ?? defaults.samlPath,
     connectTimeout: options.connectTimeout ?? defaults.connectTimeout,
     bodyLimit: options.bodyLimit ?? defaults.bodyLimit,
-    onScimEvent: options.onScimEvent
+    onScimEvent: options.onScimEvent,
+    events: resolveEvents(options.events)
   }
+}
+
+function resolveEvents (given: DirectorySyncOptions['events']): ResolvedOptions['events'] {
+  const events = { ...defaults.events, ...given }
+  // A lease shorter than an attempt would let another instance deliver the same events alongside.
+  if (events.lease <= events.handlerTimeout) throw new InvalidOptionError('events.lease', `must exceed events.handlerTimeout (${events.handlerTimeout} ms)`)
+  return events
 }
 
 // A union's first error says only "expected union"; check against the member the engine names instead.

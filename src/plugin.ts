@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import { resolveOptions, type DirectorySyncOptions } from './options.js'
 import { openEngine } from './engine/index.js'
 import { AlreadyRegisteredError } from './errors.js'
+import { HookRegistry } from './events/hooks.js'
 import { handleJacksonRequest } from './scim/jackson-requests.js'
 import { scimRoutes } from './scim/routes.js'
 import type { DirectorySyncController } from './types.js'
@@ -17,8 +18,9 @@ declare module 'fastify' {
 const directorySync: FastifyPluginAsync<DirectorySyncOptions> = async (fastify, rawOptions) => {
   const options = resolveOptions(rawOptions)
   if (fastify.hasDecorator('directorySync')) throw new AlreadyRegisteredError()
-  const onEvent = options.onScimEvent?.bind(fastify)
-  const engine = await openEngine(options, fastify.log.child({ plugin: 'fastify-directory-sync' }), onEvent && (async (event) => { await onEvent(event) }))
+  const hooks = new HookRegistry(fastify)
+  if (options.onScimEvent !== undefined) hooks.add('onScimEvent', options.onScimEvent)
+  const engine = await openEngine(options, fastify.log.child({ plugin: 'fastify-directory-sync' }), hooks)
   const baseUrl = options.externalUrl + options.scimPath
   const controller: DirectorySyncController = {
     ...engine.controller,

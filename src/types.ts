@@ -1,3 +1,5 @@
+import type { FastifyInstance } from 'fastify'
+
 // The public shapes of the `directorySync` decorator. They follow jackson's documented shapes (so code
 // written against jackson's Express guide keeps working) but are declared here, so that the plugin's
 // public types do not move when jackson's internal typings do.
@@ -89,12 +91,24 @@ export type DirectorySyncEventType =
 
 export type UserWithGroup = User & { group: Group }
 
-export interface DirectorySyncEvent {
+interface EventEnvelope {
   directory_id: string
-  event: DirectorySyncEventType
-  data: User | Group | UserWithGroup
   tenant: string
   product: string
+}
+
+/** jackson's event shape; checking `event.event` narrows `event.data`. */
+export type DirectorySyncEvent =
+  | EventEnvelope & { event: 'user.created' | 'user.updated' | 'user.deleted', data: User }
+  | EventEnvelope & { event: 'group.created' | 'group.updated' | 'group.deleted', data: Group }
+  | EventEnvelope & { event: 'group.user_added' | 'group.user_removed', data: UserWithGroup }
+
+/** An event as the plugin delivers it: jackson's shape, plus a stable id (the idempotency key) and when it was recorded. */
+export type ScimEvent = DirectorySyncEvent & {
+  /** The same on every delivery of this event, retries and replays included. */
+  id: string
+  /** ISO 8601 time at which the change was stored. */
+  created: string
 }
 
 export type EventCallback = (event: DirectorySyncEvent) => Promise<void>
@@ -115,8 +129,29 @@ export interface DirectorySyncResponse {
   data?: any
 }
 
+/** A delivery given up on after its last attempt. */
+export interface FailedDelivery {
+  event: ScimEvent
+  /** `onScimEvent#<n>` (hooks by registration order) or `webhook`. */
+  handler: string
+  attempts: number
+  error: string
+  failedAt: string
+}
+
+/** An onScimEvent handler; `this` is the Fastify instance the plugin is registered on. */
+export type ScimEventHandler = (this: FastifyInstance, event: ScimEvent) => void | Promise<void>
+
 /** `app.directorySync`: every method is safe to call concurrently, for any mix of directories. */
 export interface DirectorySyncController {
+  /** Adds an onScimEvent handler (the only hook); handlers run in registration order. */
+  addHook(name: 'onScimEvent', handler: ScimEventHandler): void
+  events: {
+    /** Deliveries given up on after their last attempt, for one handler or all. */
+    failed(handler?: string): Promise<Result<FailedDelivery[]>>
+    /** Delivers a failed event again (to `handler`, or to every handler it failed for); success removes it from the failed list. */
+    replay(eventId: string, handler?: string): Promise<Result<{ delivered: number, failed: number }>>
+  }
   directories: {
     create(params: CreateDirectoryParams): Promise<Result<Directory>>
     get(id: string): Promise<Result<Directory>>

@@ -45,7 +45,8 @@ t.test('defaults', async (t) => {
     samlPath: '/api/oauth/saml',
     connectTimeout: 10_000,
     bodyLimit: 1_048_576,
-    onScimEvent: undefined
+    onScimEvent: undefined,
+    events: { budget: 3000, maxAttempts: 8, backoff: 1000, maxBackoff: 300_000, handlerTimeout: 30_000, lease: 60_000, pollInterval: 2000, webhookTimeout: 10_000 }
   })
 })
 

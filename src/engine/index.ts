@@ -3,9 +3,14 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { ClosedError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
+import { randomUUID } from 'node:crypto'
+import { Dispatcher } from '../events/dispatcher.js'
+import type { HookRegistry } from '../events/hooks.js'
+import { eventsController } from '../events/controller.js'
+import { WEBHOOK_HANDLER, webhookHandler } from '../events/webhooks.js'
 import type { ScimBackend } from '../scim/backend.js'
-import { openStore, type ResourceStore } from '../store/index.js'
-import type { DirectorySyncController, EventCallback, Page, Result } from '../types.js'
+import { openStorage, type ResourceStore, type Storage } from '../store/index.js'
+import type { DirectorySyncController, Page, Result, ScimEvent } from '../types.js'
 import { Lanes, Mutex } from './confinement.js'
 import { acquireDatabase } from './database.js'
 import { createDirectorySync, type JacksonDirectorySync, type JacksonOptions } from './jackson.js'
@@ -22,9 +27,9 @@ export interface Engine {
   close(): Promise<void>
 }
 
-export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogger, onEvent?: EventCallback): Promise<Engine> {
+export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogger, hooks: HookRegistry): Promise<Engine> {
   const lease = await acquireDatabase(options.db, log, options.connectTimeout)
-  let store: Awaited<ReturnType<typeof openStore>> | undefined
+  let storage: Storage | undefined
   try {
     const { database } = lease
     const opts: JacksonOptions = {
@@ -40,48 +45,68 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     for (let i = 0; i < count; i++) sets.push(await createDirectorySync(database.db, opts))
     const locks = sets.map(() => database.serialLock ?? new Mutex())
     const lanes = new Lanes(sets, locks)
-    store = await openStore(database.options)
+    storage = await openStorage(database.options, database.serialLock)
     let closed = false
     const run = <R>(key: string | undefined, fn: (set: JacksonDirectorySync) => Promise<R>): Promise<R> => {
       if (closed) return Promise.reject(new ClosedError())
       return lanes.run(key, fn)
     }
-    const opened = store
+    const opened = storage
+    const controller = buildController(run, sets[0].providers(), opened.resources)
+
+    const dispatcher = new Dispatcher(opened.events, options.events, log.child({ component: 'events' }))
+    hooks.each((key, handler) => dispatcher.add(key, handler, true))
+    dispatcher.add(WEBHOOK_HANDLER, webhookHandler(controller.directories.get, options.events.webhookTimeout), false)
+    await dispatcher.start()
+
     const backend: ScimBackend = {
-      store: opened,
+      store: opened.resources,
+      // The directory's lane orders its writes in this process; the transaction (and its directory lock)
+      // across processes. The change and its events are stored together; jackson's copy follows.
       write: (directory, fn) => run(directory.id, async (set) => {
-        const outcome = await fn()
+        const { outcome, events } = await opened.atomically(directory.id, async (scope) => {
+          const outcome = await fn(scope.resources)
+          const created = Date.now()
+          const events: ScimEvent[] = outcome.changes.map((change) => ({
+            ...jacksonEvent(directory, change), id: randomUUID(), created: new Date(created).toISOString()
+          }))
+          await scope.record(directory.id, events.map((payload) => ({ id: payload.id, payload: payload as unknown as Record<string, unknown>, createdAt: created })))
+          return { outcome, events }
+        })
         await mirrorChanges(set, directory, outcome.changes)
-        return outcome
+        return { ...outcome, events }
       }),
-      async publish (directory, changes, callback) {
-        for (const change of changes) {
-          const event = jacksonEvent(directory, change)
-          for (const handler of [onEvent, callback]) {
-            if (handler === undefined) continue
-            // A handler's failure is the host's to handle: the change is stored either way.
-            try {
-              await handler(event)
-            } catch (err) {
-              log.error({ err, event: event.event, directoryId: directory.id }, 'onScimEvent handler failed')
-            }
+      async deliver (directory, events, callback) {
+        await dispatcher.deliver(directory.id)
+        // jackson's per-request callback (requests.handle): called inline, as jackson did, and not retried.
+        if (callback === undefined) return
+        for (const event of events) {
+          try {
+            await callback(event)
+          } catch (err) {
+            log.error({ err, event: event.event, directoryId: directory.id }, 'requests.handle callback failed')
           }
         }
       }
     }
     return {
-      controller: buildController(run, sets[0].providers(), opened),
+      controller: {
+        ...controller,
+        addHook: (name, handler) => hooks.add(name, handler),
+        events: eventsController(opened.events, dispatcher)
+      },
       backend,
       async close () {
         if (closed) return
         closed = true
+        await dispatcher.close()
         await lanes.idle()
         await opened.close()
         await lease.release()
       }
     }
   } catch (err) {
-    await store?.close()
+    await storage?.close()
     await lease.release()
     throw err
   }
@@ -91,7 +116,7 @@ type Run = <R>(key: string | undefined, fn: (set: JacksonDirectorySync) => Promi
 
 const notFound = (what: string): Result<never> => ({ data: null, error: { message: `${what} not found`, code: 404 } })
 
-function buildController (run: Run, providers: Record<string, string>, store: ResourceStore): Engine['controller'] {
+function buildController (run: Run, providers: Record<string, string>, store: ResourceStore): Omit<Engine['controller'], 'addHook' | 'events'> {
   // Reads by directory id: resolve the directory's tenant and product in the same confined call that uses them.
   const inDirectory = <T>(directoryId: string, fn: (set: JacksonDirectorySync, tenant: string, product: string) => Promise<Result<T>>) =>
     run(directoryId, async (set) => {

@@ -3,7 +3,7 @@
 // into jackson's store), and a way to publish those changes. The engine provides it; the operations
 // know nothing of databases or of jackson.
 import type { Member, ResourceStore, StoredResource } from '../store/types.js'
-import type { Directory, EventCallback } from '../types.js'
+import type { Directory, EventCallback, ScimEvent } from '../types.js'
 
 export type Change =
   | { event: 'user.created' | 'user.updated' | 'user.deleted', user: StoredResource }
@@ -13,13 +13,13 @@ export type Change =
 export interface ScimBackend {
   store: ResourceStore
   /**
-   * Runs one write of `directory`, one at a time per directory in this process. `fn` answers the
-   * changes it stored (every effective change, and nothing else): they are what jackson's copy and the
-   * event handlers are told.
+   * Runs one write of `directory`, one at a time per directory, on `store` (where the database has
+   * transactions, one transaction). `fn` answers the changes it stored (every effective change, and
+   * nothing else): their events are recorded with them, and jackson's copy is told.
    */
-  write<T extends { changes: Change[] }>(directory: Directory, fn: () => Promise<T>): Promise<T>
-  /** Hands the changes of one request to the event handlers, in order. */
-  publish(directory: Directory, changes: Change[], callback?: EventCallback): Promise<void>
+  write<T extends { changes: Change[] }>(directory: Directory, fn: (store: ResourceStore) => Promise<T>): Promise<T & { events: ScimEvent[] }>
+  /** Delivers a write's events to the handlers (within the response budget), and to a per-request callback if any. */
+  deliver(directory: Directory, events: ScimEvent[], callback?: EventCallback): Promise<void>
 }
 
 export type { Member, StoredResource }

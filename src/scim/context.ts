@@ -2,9 +2,9 @@
 import { isDeepStrictEqual } from 'node:util'
 import type { TSchema } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import { UniquenessError, type ResourceKeys, type ResourceType, type StoredResource } from '../store/types.js'
-import type { Directory } from '../types.js'
-import type { Change, ScimBackend } from './backend.js'
+import { UniquenessError, type ResourceKeys, type ResourceStore, type ResourceType, type StoredResource } from '../store/types.js'
+import type { Directory, ScimEvent } from '../types.js'
+import type { ScimBackend } from './backend.js'
 import { ScimProblem } from './errors.js'
 
 export interface ScimContext {
@@ -14,12 +14,12 @@ export interface ScimContext {
   baseUrl: string
 }
 
-/** What an operation did: its answer, and the changes to publish once it is stored. */
+/** What an operation did: its answer, and the events it recorded. */
 export interface Outcome {
   status: number
   body?: Record<string, unknown>
   location?: string
-  changes: Change[]
+  events: ScimEvent[]
 }
 
 type Json = Record<string, unknown>
@@ -66,10 +66,9 @@ const MAX_ATTEMPTS = 5
  * written, and `changed` is false, when the new body equals the stored one.
  */
 export async function rewrite (
-  context: ScimContext, type: ResourceType, id: string,
+  context: ScimContext, store: ResourceStore, type: ResourceType, id: string,
   compute: (current: StoredResource) => Promise<Json> | Json, keysOf: (body: Json) => ResourceKeys
 ): Promise<{ before: StoredResource, after: StoredResource, changed: boolean }> {
-  const { store } = context.backend
   for (let attempt = 1; ; attempt++) {
     const before = await store.get(context.directory.id, type, id)
     if (before === null) throw notFound(type, id)

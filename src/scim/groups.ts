@@ -2,7 +2,7 @@
 // operations diff the member list they are given (or that a PATCH yields) against the stored one, and
 // report each added or removed user as its own change.
 import { randomUUID } from 'node:crypto'
-import type { Member, ResourceKeys, StoredResource } from '../store/types.js'
+import type { Member, ResourceKeys, ResourceStore, StoredResource } from '../store/types.js'
 import type { Change } from './backend.js'
 import { exact, now, notFound, requireObject, rewrite, unique, validator, type Outcome, type ScimContext } from './context.js'
 import { normaliseBody } from './dialects.js'
@@ -44,22 +44,21 @@ function splitGroup (given: unknown): { body: Json, members: Member[] } {
   return { body, members: [...members.values()] }
 }
 
-async function requireUsers (context: ScimContext, members: Member[]): Promise<void> {
+async function requireUsers (context: ScimContext, store: ResourceStore, members: Member[]): Promise<void> {
   if (members.length === 0) return
-  const known = await context.backend.store.existingUsers(context.directory.id, members.map((m) => m.value))
+  const known = await store.existingUsers(context.directory.id, members.map((m) => m.value))
   const unknown = members.filter((m) => !known.has(m.value)).map((m) => m.value)
   if (unknown.length > 0) throw new ScimProblem(400, `Group members must be users of this directory; unknown: ${unknown.slice(0, 10).join(', ')}`, 'invalidValue')
 }
 
 /** Applies a new member list: checks the added users exist, writes both stores, and answers the changes. */
-async function applyMembers (context: ScimContext, group: StoredResource, current: Member[], next: Member[]): Promise<Change[]> {
-  const { store } = context.backend
+async function applyMembers (context: ScimContext, store: ResourceStore, group: StoredResource, current: Member[], next: Member[]): Promise<Change[]> {
   const directoryId = context.directory.id
   const had = new Set(current.map((m) => m.value))
   const keeps = new Set(next.map((m) => m.value))
   const adding = next.filter((m) => !had.has(m.value))
   const removing = current.filter((m) => !keeps.has(m.value)).map((m) => m.value)
-  await requireUsers(context, adding)
+  await requireUsers(context, store, adding)
   const added = await store.addMembers(directoryId, group.id, adding)
   const removed = await store.removeMembers(directoryId, group.id, removing)
   const changes: Change[] = []
@@ -78,17 +77,17 @@ export async function createGroup (context: ScimContext, given: unknown): Promis
   const group: StoredResource = {
     directoryId: context.directory.id, type: 'Group', id: randomUUID(), keys: groupKeys(body), body, created: time, lastModified: time, version: 1
   }
-  const { changes } = await context.backend.write(context.directory, async () => {
-    await requireUsers(context, members) // before the group exists, so that a bad member leaves nothing behind
-    await unique(() => context.backend.store.insert(group))
-    return { changes: [{ event: 'group.created', group } as Change, ...await applyMembers(context, group, [], members)] }
+  const { events } = await context.backend.write(context.directory, async (store) => {
+    await requireUsers(context, store, members) // before the group exists, so that a bad member leaves nothing behind
+    await unique(() => store.insert(group))
+    return { changes: [{ event: 'group.created', group } as Change, ...await applyMembers(context, store, group, [], members)] }
   })
   const presented = presentGroup(context, group, await context.backend.store.members(context.directory.id, group.id))
   return {
     status: 201,
     body: presented,
     location: (presented.meta as Json).location as string,
-    changes
+    events
   }
 }
 
@@ -97,23 +96,22 @@ async function changeGroup (
   context: ScimContext, id: string, status: number,
   compute: (current: StoredResource, members: Member[]) => { body: Json, members: Member[] }
 ): Promise<Outcome> {
-  const { store } = context.backend
   const directoryId = context.directory.id
-  const { group, changes } = await context.backend.write(context.directory, async () => {
+  const { group, events } = await context.backend.write(context.directory, async (store) => {
     let next: Member[] = []
     let current: Member[] = []
-    const { after, changed } = await rewrite(context, 'Group', id, async (stored) => {
+    const { after, changed } = await rewrite(context, store, 'Group', id, async (stored) => {
       current = await store.members(directoryId, id)
       const computed = compute(stored, current)
       next = computed.members
       return computed.body
     }, groupKeys)
     const changes: Change[] = changed ? [{ event: 'group.updated', group: after }] : []
-    changes.push(...await applyMembers(context, after, current, next))
+    changes.push(...await applyMembers(context, store, after, current, next))
     return { group: after, changes }
   })
-  if (status === 204) return { status, changes }
-  return { status, body: presentGroup(context, group, await store.members(directoryId, group.id)), changes }
+  if (status === 204) return { status, events }
+  return { status, body: presentGroup(context, group, await context.backend.store.members(directoryId, group.id)), events }
 }
 
 export function replaceGroup (context: ScimContext, id: string, given: unknown): Promise<Outcome> {
@@ -137,13 +135,12 @@ export function patchGroup (context: ScimContext, id: string, given: unknown, st
 }
 
 export async function deleteGroup (context: ScimContext, id: string): Promise<Outcome> {
-  const { store } = context.backend
-  const { changes } = await context.backend.write(context.directory, async () => {
+  const { events } = await context.backend.write(context.directory, async (store) => {
     const group = await store.get(context.directory.id, 'Group', id)
     if (group === null || await store.delete(context.directory.id, 'Group', id) === null) throw notFound('Group', id)
     return { changes: [{ event: 'group.deleted', group }] as Change[] }
   })
-  return { status: 204, changes }
+  return { status: 204, events }
 }
 
 export async function getGroupMembers (context: ScimContext, id: string): Promise<Member[]> {

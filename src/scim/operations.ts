@@ -1,6 +1,6 @@
 // One entry point for a SCIM request on Users or Groups, used by the HTTP routes and by the
 // controller's `requests.handle` (jackson's request shape): it picks the operation, runs it, and
-// publishes the changes it stored before answering.
+// delivers the events it recorded (within the response budget) before answering.
 import type { Directory, EventCallback } from '../types.js'
 import type { ScimBackend } from './backend.js'
 import type { Outcome, ScimContext } from './context.js'
@@ -56,7 +56,7 @@ function searchParams (body: unknown): ListParams {
 
 async function run (context: ScimContext, call: ScimCall): Promise<Outcome> {
   const { kind, id, method, body } = call
-  const read = (json: Record<string, unknown>): Outcome => ({ status: 200, body: json, changes: [] })
+  const read = (json: Record<string, unknown>): Outcome => ({ status: 200, body: json, events: [] })
   if (call.search) return read(await listResources(context, kind, searchParams(body)))
   if (id === undefined) {
     if (method === 'GET') return read(await listResources(context, kind, call.query ?? {}))
@@ -77,6 +77,6 @@ async function run (context: ScimContext, call: ScimCall): Promise<Outcome> {
 
 export async function runScim (backend: ScimBackend, call: ScimCall): Promise<ScimAnswer> {
   const outcome = await run({ backend, directory: call.directory, baseUrl: call.baseUrl }, call)
-  if (outcome.changes.length > 0) await backend.publish(call.directory, outcome.changes, call.callback)
+  if (outcome.events.length > 0) await backend.deliver(call.directory, outcome.events, call.callback)
   return { status: outcome.status, body: outcome.body, location: outcome.location }
 }

@@ -1,7 +1,7 @@
 // The User resource: create, replace (PUT), patch and delete, each stored through the backend and
 // answered with the changes it made.
 import { randomUUID } from 'node:crypto'
-import type { ResourceKeys, StoredResource } from '../store/types.js'
+import type { ResourceKeys, ResourceStore, StoredResource } from '../store/types.js'
 import { exact, lower, now, notFound, requireObject, rewrite, unique, validator, type Outcome, type ScimContext } from './context.js'
 import { normaliseBody } from './dialects.js'
 import { applyPatch, PatchError } from './patch.js'
@@ -35,25 +35,25 @@ export async function createUser (context: ScimContext, given: unknown): Promise
   const user: StoredResource = {
     directoryId: context.directory.id, type: 'User', id: randomUUID(), keys: userKeys(body), body, created: time, lastModified: time, version: 1
   }
-  const { changes } = await context.backend.write(context.directory, async () => {
-    await unique(() => context.backend.store.insert(user))
+  const { events } = await context.backend.write(context.directory, async (store) => {
+    await unique(() => store.insert(user))
     return { changes: [{ event: 'user.created', user }] as Change[] }
   })
   const presented = presentUser(context, user)
-  return { status: 201, body: presented, location: (presented.meta as Json).location as string, changes }
+  return { status: 201, body: presented, location: (presented.meta as Json).location as string, events }
 }
 
 export async function replaceUser (context: ScimContext, id: string, given: unknown): Promise<Outcome> {
   const body = userBody(given)
-  const { after, changes } = await context.backend.write(context.directory, () => updated(context, id, () => body))
-  return { status: 200, body: presentUser(context, after), changes }
+  const { after, events } = await context.backend.write(context.directory, (store) => updated(context, store, id, () => body))
+  return { status: 200, body: presentUser(context, after), events }
 }
 
 export async function patchUser (context: ScimContext, id: string, given: unknown): Promise<Outcome> {
   const patch = requireObject(given, 'PatchOp')
   validPatch(patch)
-  const { after, changes } = await context.backend.write(context.directory, () =>
-    updated(context, id, (current) => {
+  const { after, events } = await context.backend.write(context.directory, (store) =>
+    updated(context, store, id, (current) => {
       let patched: Json
       try {
         // With its id, so that an operation echoing the unchanged id (Okta does) is accepted; userBody drops it again.
@@ -64,18 +64,17 @@ export async function patchUser (context: ScimContext, id: string, given: unknow
       }
       return userBody(patched)
     }))
-  return { status: 200, body: presentUser(context, after), changes }
+  return { status: 200, body: presentUser(context, after), events }
 }
 
-async function updated (context: ScimContext, id: string, compute: (current: StoredResource) => Json) {
-  const { after, changed } = await rewrite(context, 'User', id, compute, userKeys)
+async function updated (context: ScimContext, store: ResourceStore, id: string, compute: (current: StoredResource) => Json) {
+  const { after, changed } = await rewrite(context, store, 'User', id, compute, userKeys)
   return { after, changes: changed ? [{ event: 'user.updated', user: after }] as Change[] : [] }
 }
 
 export async function deleteUser (context: ScimContext, id: string): Promise<Outcome> {
-  const { store } = context.backend
   const directoryId = context.directory.id
-  const { changes } = await context.backend.write(context.directory, async () => {
+  const { events } = await context.backend.write(context.directory, async (store) => {
     const user = await store.get(directoryId, 'User', id)
     if (user === null) throw notFound('User', id)
     const groupIds = await store.delete(directoryId, 'User', id)
@@ -87,5 +86,5 @@ export async function deleteUser (context: ScimContext, id: string): Promise<Out
     }
     return { changes: [...removed, { event: 'user.deleted', user }] as Change[] }
   })
-  return { status: 204, changes }
+  return { status: 204, events }
 }

@@ -31,6 +31,23 @@ export interface SqlConnection {
 
 const POOL_SIZE = 4
 
+/** How the store reaches the database: the client itself, or one transaction of it. */
+export interface Executor {
+  dialect: Dialect
+  query: Query
+  /** A transaction; inside one, it simply runs `fn` on the same transaction. */
+  transaction<T>(fn: (query: Query) => Promise<T>): Promise<T>
+  isUniqueViolation(err: unknown): boolean
+  /** Inside a transaction, reads of a row about to be rewritten lock it (PostgreSQL, MySQL). */
+  inTransaction: boolean
+}
+
+export function insertIgnore (dialect: Dialect, table: string, columns: string[]): string {
+  const verb = { sqlite: 'INSERT OR IGNORE INTO', postgres: 'INSERT INTO', mysql: 'INSERT IGNORE INTO' }[dialect]
+  const tail = dialect === 'postgres' ? ' ON CONFLICT DO NOTHING' : ''
+  return `${verb} ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})${tail}`
+}
+
 export function openSqlClient (connection: SqlConnection): SqlClient {
   switch (connection.type) {
     case 'sqlite': return sqliteClient(connection.url)

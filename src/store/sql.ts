@@ -2,9 +2,10 @@
 // first use. Uniqueness is a constraint, so it holds across processes; a replace names the version it
 // read, so two processes cannot overwrite each other's change unseen.
 import { createHash } from 'node:crypto'
-import { openSqlClient, type Dialect, type SqlClient, type SqlConnection } from './sql-client.js'
+import { insertIgnore, openSqlClient, type Dialect, type Executor, type Query, type SqlClient, type SqlConnection } from './sql-client.js'
+import { eventTables, SqlEventQueue, recordEvents, lockDirectory } from './sql-events.js'
 import {
-  UniquenessError, type Lookup, type Member, type Page, type ResourceStore, type ResourceType, type StoredResource
+  UniquenessError, type Lookup, type Member, type Page, type ResourceStore, type ResourceType, type Storage, type StoredResource
 } from './types.js'
 
 const RESOURCES = 'dsync_scim_resources'
@@ -99,19 +100,57 @@ function fromRow (row: Row): StoredResource {
 
 const LOOKUP_COLUMN: Record<Lookup['key'], string> = { id: 'id', name: 'name_key', externalId: 'external_id', displayName: 'display_key' }
 
-export async function openSqlStore (connection: SqlConnection): Promise<ResourceStore> {
+function inside (client: SqlClient, query: Query): Executor {
+  return { dialect: client.dialect, query, transaction: (fn) => fn(query), isUniqueViolation: client.isUniqueViolation, inTransaction: true }
+}
+
+/** Runs one call at a time: on sqlite, the lock every write to the file takes (see serialised()). */
+export interface SerialLock { run<T>(fn: () => Promise<T>): Promise<T> }
+
+export async function openSqlStorage (connection: SqlConnection, serialLock?: SerialLock): Promise<Storage> {
   const client = openSqlClient(connection)
   try {
-    await createTables(client)
+    await createTables(client, [...ddl(client.dialect), ...eventTables(client.dialect)])
   } catch (err) {
     await client.close()
     throw err
   }
-  return new SqlStore(client)
+  const outside: Executor = { ...client, query: client.query, transaction: (fn) => client.transaction(fn), inTransaction: false }
+  return {
+    resources: new SqlStore(outside),
+    events: serialLock === undefined ? new SqlEventQueue(outside) : serialised(new SqlEventQueue(outside), serialLock),
+    durable: true,
+    atomically: (directoryId, fn) => client.transaction(async (query) => {
+      const executor = inside(client, query)
+      // First, so that one directory's writes (and the numbering of its events) follow one order across processes.
+      await lockDirectory(executor, directoryId)
+      return fn({ resources: new SqlStore(executor), record: (dir, events) => recordEvents(executor, dir, events) })
+    }),
+    close: () => client.close()
+  }
 }
 
-async function createTables (client: SqlClient): Promise<void> {
-  for (const statement of ddl(client.dialect)) {
+// sqlite allows one writer at a time, and jackson's connection to the file holds its write lock across
+// awaits; a write of ours arriving meanwhile would wait (synchronously, blocking the very thread that
+// would finish jackson's) and fail as "database is locked". So on sqlite the queue's writes take the
+// same lock as every jackson call; writes to resources already run under it (in the directory's lane).
+function serialised<T extends object> (target: T, lock: SerialLock): T {
+  return new Proxy(target, {
+    get (object, property, receiver) {
+      const value = Reflect.get(object, property, receiver)
+      return typeof value === 'function' ? (...args: unknown[]) => lock.run(() => value.apply(object, args)) : value
+    }
+  })
+}
+
+/** The resource store alone (tests of the store contract). */
+export async function openSqlStore (connection: SqlConnection): Promise<ResourceStore> {
+  const storage = await openSqlStorage(connection)
+  return Object.assign(storage.resources, { close: () => storage.close() })
+}
+
+async function createTables (client: SqlClient, statements: string[]): Promise<void> {
+  for (const statement of statements) {
     // Two processes creating the same PostgreSQL table at once can collide on its catalog entry: the
     // loser retries and finds the table there.
     await client.query(statement).catch((err) => {
@@ -124,15 +163,15 @@ async function createTables (client: SqlClient): Promise<void> {
 class SqlStore implements ResourceStore {
   private readonly insertIgnore: string
 
-  constructor (private readonly client: SqlClient) {
-    const verb = { sqlite: 'INSERT OR IGNORE INTO', postgres: 'INSERT INTO', mysql: 'INSERT IGNORE INTO' }[client.dialect]
-    const tail = client.dialect === 'postgres' ? ' ON CONFLICT DO NOTHING' : ''
-    this.insertIgnore = `${verb} ${MEMBERS} (directory_id, group_id, user_id, display) VALUES (?, ?, ?, ?)${tail}`
+  constructor (private readonly client: Executor) {
+    this.insertIgnore = insertIgnore(client.dialect, MEMBERS, ['directory_id', 'group_id', 'user_id', 'display'])
   }
 
   async get (directoryId: string, type: ResourceType, id: string): Promise<StoredResource | null> {
+    // In a write, the row is read to be rewritten: lock it (sqlite's write transaction already excludes others).
+    const lock = this.client.inTransaction && this.client.dialect !== 'sqlite' ? ' FOR UPDATE' : ''
     const { rows } = await this.client.query<Row>(
-      `SELECT ${COLUMNS} FROM ${RESOURCES} WHERE directory_id = ? AND id = ? AND resource_type = ?`, [directoryId, id, type])
+      `SELECT ${COLUMNS} FROM ${RESOURCES} WHERE directory_id = ? AND id = ? AND resource_type = ?${lock}`, [directoryId, id, type])
     return rows.length === 0 ? null : fromRow(rows[0])
   }
 
@@ -250,9 +289,7 @@ class SqlStore implements ResourceStore {
     })
   }
 
-  close (): Promise<void> {
-    return this.client.close()
-  }
+  async close (): Promise<void> {}
 
   private keyParams (resource: StoredResource): [string, string | null, string | null] {
     return [indexable(resource.keys.name), indexable(resource.keys.externalId), indexable(resource.keys.displayName)]

@@ -73,3 +73,76 @@ export class UniquenessError extends Error {
     this.name = 'UniquenessError'
   }
 }
+
+/** One recorded event: the payload handlers receive, and its place in its directory's order. */
+export interface RecordedEvent {
+  /** The directory's own sequence: events of a directory are numbered in the order they were stored. */
+  seq: number
+  id: string
+  directoryId: string
+  payload: Record<string, unknown>
+  /** Milliseconds since the epoch. */
+  createdAt: number
+}
+
+/** Where one handler stands in one directory's events. */
+export interface Cursor {
+  lastSeq: number
+  attempts: number
+  nextAttemptAt: number
+  lastError: string | null
+}
+
+export interface FailedDelivery {
+  event: RecordedEvent
+  handler: string
+  attempts: number
+  error: string
+  failedAt: number
+}
+
+/**
+ * The durable event queue: events are recorded in the same transaction as the change they describe,
+ * and every handler keeps a cursor per directory, claimed with a lease so that one instance at a time
+ * delivers a directory's events to a handler, in order.
+ */
+export interface EventQueue {
+  /** Notes a handler; the first time, it starts with the events recorded from now on. */
+  registerHandler(handler: string, now: number): Promise<void>
+  /** Directories with events past the handler's cursor. */
+  pendingDirectories(handler: string): Promise<string[]>
+  /** Claims the (directory, handler) cursor until `now + leaseMs`; null when another owner holds it. */
+  claim(directoryId: string, handler: string, owner: string, now: number, leaseMs: number): Promise<Cursor | null>
+  /** The events after `afterSeq`, in order. */
+  next(directoryId: string, afterSeq: number, limit: number): Promise<RecordedEvent[]>
+  /** Moves the cursor (held by `owner`): delivered, or given up on (then `failed` is recorded too). */
+  advance(directoryId: string, handler: string, owner: string, seq: number, failed?: { attempts: number, error: string, now: number }): Promise<void>
+  /** Records a failed attempt and when to try again. */
+  retryLater(directoryId: string, handler: string, owner: string, attempts: number, nextAttemptAt: number, error: string): Promise<void>
+  release(directoryId: string, handler: string, owner: string): Promise<void>
+  failures(handler?: string): Promise<FailedDelivery[]>
+  removeFailure(eventId: string, handler: string): Promise<void>
+  event(eventId: string): Promise<RecordedEvent | null>
+}
+
+/** What one write may do atomically: change resources, and record the events of those changes. */
+export interface WriteScope {
+  resources: ResourceStore
+  /** Records the events in order, numbered after the directory's last one. */
+  record(directoryId: string, events: Array<{ id: string, payload: Record<string, unknown>, createdAt: number }>): Promise<RecordedEvent[]>
+}
+
+/** The store of an engine: resources, the event queue, and atomic writes across both. */
+export interface Storage {
+  resources: ResourceStore
+  events: EventQueue
+  /**
+   * Runs `fn` as one transaction where the database has them (SQL): its resource changes and recorded
+   * events are stored together or not at all, and writes of one directory are serialised across
+   * processes. On mem and Redis it runs `fn` as is.
+   */
+  atomically<T>(directoryId: string, fn: (scope: WriteScope) => Promise<T>): Promise<T>
+  /** Whether a recorded event survives the process (SQL engines). */
+  readonly durable: boolean
+  close(): Promise<void>
+}

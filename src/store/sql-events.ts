@@ -1,0 +1,167 @@
+// The durable event queue on SQL, beside the resource tables. Events are numbered per directory from a
+// row that every write of that directory updates first in its transaction: that row lock orders the
+// directory's writes across processes, so a directory's event numbers follow the order of its commits
+// (a global auto-increment would not: a later number can commit first, and a cursor that passed it
+// would skip the earlier one for ever).
+import { insertIgnore, type Dialect, type Executor } from './sql-client.js'
+import type { Cursor, EventQueue, FailedDelivery, RecordedEvent } from './types.js'
+
+const EVENTS = 'dsync_events'
+const HEADS = 'dsync_event_heads'
+const HANDLERS = 'dsync_event_handlers'
+const CURSORS = 'dsync_event_cursors'
+const FAILURES = 'dsync_event_failures'
+
+export function eventTables (dialect: Dialect): string[] {
+  const text = dialect === 'mysql' ? 'LONGTEXT' : 'TEXT'
+  const id = dialect === 'mysql' ? 'VARBINARY(255)' : 'VARCHAR(64)'
+  const name = 'VARCHAR(128)'
+  return [
+    `CREATE TABLE IF NOT EXISTS ${EVENTS} (
+ directory_id ${id} NOT NULL,
+ seq BIGINT NOT NULL,
+ id VARCHAR(64) NOT NULL,
+ payload ${text} NOT NULL,
+ created_at BIGINT NOT NULL,
+ PRIMARY KEY (directory_id, seq),
+ CONSTRAINT dsync_events_id UNIQUE (id)
+)`,
+    `CREATE TABLE IF NOT EXISTS ${HEADS} (
+ directory_id ${id} NOT NULL PRIMARY KEY,
+ head BIGINT NOT NULL
+)`,
+    `CREATE TABLE IF NOT EXISTS ${HANDLERS} (
+ handler ${name} NOT NULL PRIMARY KEY,
+ since BIGINT NOT NULL
+)`,
+    `CREATE TABLE IF NOT EXISTS ${CURSORS} (
+ directory_id ${id} NOT NULL,
+ handler ${name} NOT NULL,
+ last_seq BIGINT NOT NULL,
+ attempts INTEGER NOT NULL,
+ next_attempt_at BIGINT NOT NULL,
+ last_error ${text} NULL,
+ owner VARCHAR(64) NULL,
+ lease_until BIGINT NOT NULL,
+ PRIMARY KEY (directory_id, handler)
+)`,
+    `CREATE TABLE IF NOT EXISTS ${FAILURES} (
+ event_id VARCHAR(64) NOT NULL,
+ handler ${name} NOT NULL,
+ attempts INTEGER NOT NULL,
+ error ${text} NOT NULL,
+ failed_at BIGINT NOT NULL,
+ PRIMARY KEY (event_id, handler)
+)`
+  ]
+}
+
+export async function lockDirectory (executor: Executor, directoryId: string): Promise<void> {
+  await executor.query(insertIgnore(executor.dialect, HEADS, ['directory_id', 'head']), [directoryId, 0])
+  await executor.query(`UPDATE ${HEADS} SET head = head WHERE directory_id = ?`, [directoryId])
+}
+
+interface EventRow { directory_id: string, seq: number | string, id: string, payload: string, created_at: number | string }
+
+const fromRow = (row: EventRow): RecordedEvent => ({
+  seq: Number(row.seq), id: row.id, directoryId: row.directory_id, payload: JSON.parse(row.payload), createdAt: Number(row.created_at)
+})
+
+/** Inside the write's transaction, after lockDirectory. */
+export async function recordEvents (
+  executor: Executor, directoryId: string, events: Array<{ id: string, payload: Record<string, unknown>, createdAt: number }>
+): Promise<RecordedEvent[]> {
+  if (events.length === 0) return []
+  const { rows: [{ head }] } = await executor.query<{ head: number | string }>(`SELECT head FROM ${HEADS} WHERE directory_id = ?`, [directoryId])
+  let seq = Number(head)
+  const recorded: RecordedEvent[] = []
+  for (const event of events) {
+    seq++
+    await executor.query(`INSERT INTO ${EVENTS} (directory_id, seq, id, payload, created_at) VALUES (?, ?, ?, ?, ?)`,
+      [directoryId, seq, event.id, JSON.stringify(event.payload), event.createdAt])
+    recorded.push({ seq, id: event.id, directoryId, payload: event.payload, createdAt: event.createdAt })
+  }
+  await executor.query(`UPDATE ${HEADS} SET head = ? WHERE directory_id = ?`, [seq, directoryId])
+  return recorded
+}
+
+export class SqlEventQueue implements EventQueue {
+  constructor (private readonly db: Executor) {}
+
+  async registerHandler (handler: string, now: number): Promise<void> {
+    await this.db.query(insertIgnore(this.db.dialect, HANDLERS, ['handler', 'since']), [handler, now])
+  }
+
+  async pendingDirectories (handler: string): Promise<string[]> {
+    const { rows } = await this.db.query<{ directory_id: string }>(
+      `SELECT h.directory_id FROM ${HEADS} h LEFT JOIN ${CURSORS} c ON c.directory_id = h.directory_id AND c.handler = ?
+       WHERE h.head > COALESCE(c.last_seq, 0)`, [handler])
+    return rows.map((row) => row.directory_id)
+  }
+
+  async claim (directoryId: string, handler: string, owner: string, now: number, leaseMs: number): Promise<Cursor | null> {
+    await this.ensureCursor(directoryId, handler)
+    const { changes } = await this.db.query(
+      `UPDATE ${CURSORS} SET owner = ?, lease_until = ? WHERE directory_id = ? AND handler = ? AND (owner IS NULL OR owner = ? OR lease_until < ?)`,
+      [owner, now + leaseMs, directoryId, handler, owner, now])
+    if (changes !== 1) return null
+    const { rows: [row] } = await this.db.query<{ last_seq: number | string, attempts: number | string, next_attempt_at: number | string, last_error: string | null }>(
+      `SELECT last_seq, attempts, next_attempt_at, last_error FROM ${CURSORS} WHERE directory_id = ? AND handler = ?`, [directoryId, handler])
+    return { lastSeq: Number(row.last_seq), attempts: Number(row.attempts), nextAttemptAt: Number(row.next_attempt_at), lastError: row.last_error }
+  }
+
+  // A handler's first cursor in a directory starts after the events recorded before the handler was first registered.
+  private async ensureCursor (directoryId: string, handler: string): Promise<void> {
+    const { rows } = await this.db.query(`SELECT 1 AS found FROM ${CURSORS} WHERE directory_id = ? AND handler = ?`, [directoryId, handler])
+    if (rows.length > 0) return
+    const { rows: [{ since }] } = await this.db.query<{ since: number | string }>(`SELECT since FROM ${HANDLERS} WHERE handler = ?`, [handler])
+    const { rows: [{ start }] } = await this.db.query<{ start: number | string | null }>(
+      `SELECT MAX(seq) AS start FROM ${EVENTS} WHERE directory_id = ? AND created_at < ?`, [directoryId, Number(since)])
+    await this.db.query(insertIgnore(this.db.dialect, CURSORS, ['directory_id', 'handler', 'last_seq', 'attempts', 'next_attempt_at', 'last_error', 'owner', 'lease_until']),
+      [directoryId, handler, Number(start ?? 0), 0, 0, null, null, 0])
+  }
+
+  async next (directoryId: string, afterSeq: number, limit: number): Promise<RecordedEvent[]> {
+    const { rows } = await this.db.query<EventRow>(
+      `SELECT directory_id, seq, id, payload, created_at FROM ${EVENTS} WHERE directory_id = ? AND seq > ? ORDER BY seq LIMIT ?`, [directoryId, afterSeq, limit])
+    return rows.map(fromRow)
+  }
+
+  async advance (directoryId: string, handler: string, owner: string, seq: number, failed?: { attempts: number, error: string, now: number }): Promise<void> {
+    // The failure first, then the cursor: a crash between them leaves the event to be tried again (and
+    // its failure recorded once), never a cursor past an event whose failure was not kept.
+    if (failed !== undefined) {
+      const { rows: [event] } = await this.db.query<{ id: string }>(`SELECT id FROM ${EVENTS} WHERE directory_id = ? AND seq = ?`, [directoryId, seq])
+      await this.db.query(insertIgnore(this.db.dialect, FAILURES, ['event_id', 'handler', 'attempts', 'error', 'failed_at']), [event.id, handler, failed.attempts, failed.error, failed.now])
+    }
+    await this.db.query(
+      `UPDATE ${CURSORS} SET last_seq = ?, attempts = 0, next_attempt_at = 0, last_error = NULL WHERE directory_id = ? AND handler = ? AND owner = ? AND last_seq < ?`,
+      [seq, directoryId, handler, owner, seq])
+  }
+
+  async retryLater (directoryId: string, handler: string, owner: string, attempts: number, nextAttemptAt: number, error: string): Promise<void> {
+    await this.db.query(`UPDATE ${CURSORS} SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE directory_id = ? AND handler = ? AND owner = ?`,
+      [attempts, nextAttemptAt, error, directoryId, handler, owner])
+  }
+
+  async release (directoryId: string, handler: string, owner: string): Promise<void> {
+    await this.db.query(`UPDATE ${CURSORS} SET owner = NULL, lease_until = 0 WHERE directory_id = ? AND handler = ? AND owner = ?`, [directoryId, handler, owner])
+  }
+
+  async failures (handler?: string): Promise<FailedDelivery[]> {
+    const { rows } = await this.db.query<EventRow & { handler: string, attempts: number | string, error: string, failed_at: number | string }>(
+      `SELECT e.directory_id, e.seq, e.id, e.payload, e.created_at, f.handler, f.attempts, f.error, f.failed_at
+       FROM ${FAILURES} f JOIN ${EVENTS} e ON e.id = f.event_id ${handler === undefined ? '' : 'WHERE f.handler = ?'}
+       ORDER BY f.failed_at, e.seq`, handler === undefined ? [] : [handler])
+    return rows.map((row) => ({ event: fromRow(row), handler: row.handler, attempts: Number(row.attempts), error: row.error, failedAt: Number(row.failed_at) }))
+  }
+
+  async removeFailure (eventId: string, handler: string): Promise<void> {
+    await this.db.query(`DELETE FROM ${FAILURES} WHERE event_id = ? AND handler = ?`, [eventId, handler])
+  }
+
+  async event (eventId: string): Promise<RecordedEvent | null> {
+    const { rows } = await this.db.query<EventRow>(`SELECT directory_id, seq, id, payload, created_at FROM ${EVENTS} WHERE id = ?`, [eventId])
+    return rows.length === 0 ? null : fromRow(rows[0])
+  }
+}
