@@ -10,12 +10,12 @@ import { eventsController } from '../events/controller.js'
 import { WEBHOOK_HANDLER, webhookHandler } from '../events/webhooks.js'
 import type { ScimBackend } from '../scim/backend.js'
 import { openStorage, type ResourceStore, type Storage } from '../store/index.js'
-import type { DirectorySyncController, Page, Result, ScimEvent } from '../types.js'
+import type { DirectorySyncController, GroupMember, Page, Result, ScimEvent } from '../types.js'
 import { Lanes, Mutex } from './confinement.js'
 import { acquireDatabase } from './database.js'
 import { createDirectorySync, type JacksonDirectorySync, type JacksonOptions } from './jackson.js'
 import { jacksonLogger } from './logging.js'
-import { jacksonEvent, mirrorChanges } from './mirror.js'
+import { JACKSON_HANDLER, jacksonEvent, jacksonGroup, jacksonUser, mirrorEvent } from './mirror.js'
 
 /** Lanes per registration where the database takes concurrent calls (PostgreSQL, MySQL, Redis, mem). */
 const PARALLEL_LANES = 4
@@ -52,18 +52,20 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
       return lanes.run(key, fn)
     }
     const opened = storage
-    const controller = buildController(run, sets[0].providers(), opened.resources)
+    const controller = buildController(run, sets[0].providers(), opened.resources, database.options.pageLimit as number)
 
     const dispatcher = new Dispatcher(opened.events, options.events, log.child({ component: 'events' }))
     hooks.each((key, handler) => dispatcher.add(key, handler, true))
+    // jackson's copy is kept from the queue too, so that a crash after a commit cannot leave it behind.
+    dispatcher.add(JACKSON_HANDLER, (event) => run(event.directory_id, (set) => mirrorEvent(set, event)), true)
     dispatcher.add(WEBHOOK_HANDLER, webhookHandler(controller.directories.get, options.events.webhookTimeout), false)
     await dispatcher.start()
 
     const backend: ScimBackend = {
       store: opened.resources,
       // The directory's lane orders its writes in this process; the transaction (and its directory lock)
-      // across processes. The change and its events are stored together; jackson's copy follows.
-      write: (directory, fn) => run(directory.id, async (set) => {
+      // across processes. The change and its events are stored together; jackson's copy follows from the events.
+      write: (directory, fn) => run(directory.id, async () => {
         const { outcome, events } = await opened.atomically(directory.id, async (scope) => {
           const outcome = await fn(scope.resources)
           const created = Date.now()
@@ -73,7 +75,6 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
           await scope.record(directory.id, events.map((payload) => ({ id: payload.id, payload: payload as unknown as Record<string, unknown>, createdAt: created })))
           return { outcome, events }
         })
-        await mirrorChanges(set, directory, outcome.changes)
         return { ...outcome, events }
       }),
       async deliver (directory, events, callback) {
@@ -116,18 +117,13 @@ type Run = <R>(key: string | undefined, fn: (set: JacksonDirectorySync) => Promi
 
 const notFound = (what: string): Result<never> => ({ data: null, error: { message: `${what} not found`, code: 404 } })
 
-function buildController (run: Run, providers: Record<string, string>, store: ResourceStore): Omit<Engine['controller'], 'addHook' | 'events'> {
-  // Reads by directory id: resolve the directory's tenant and product in the same confined call that uses them.
-  const inDirectory = <T>(directoryId: string, fn: (set: JacksonDirectorySync, tenant: string, product: string) => Promise<Result<T>>) =>
-    run(directoryId, async (set) => {
-      const directory = await set.directories.get(directoryId)
-      if (directory.error) return directory
-      return fn(set, directory.data.tenant, directory.data.product)
-    })
-
-  // Several directories may share a tenant and product (and so a store): a record must name this directory.
-  const ownedBy = <T extends { directoryId?: string }>(directoryId: string, what: string, result: Result<T>): Result<T> =>
-    result.error === null && result.data.directoryId !== undefined && result.data.directoryId !== directoryId ? notFound(what) : result
+function buildController (run: Run, providers: Record<string, string>, store: ResourceStore, pageLimit: number): Omit<Engine['controller'], 'addHook' | 'events'> {
+  // Users and groups are read from the plugin's store, which answers the wire too: what a host reads is
+  // what the identity provider last wrote (jackson's copy follows through the event queue).
+  const inDirectory = <T>(directoryId: string, fn: () => Promise<Result<T>>) =>
+    run(directoryId, (set) => set.directories.get(directoryId)).then((directory) => directory.error ? directory : fn())
+  const window = (page: Page) => ({ offset: Math.max(page.pageOffset ?? 0, 0), limit: Math.min(Math.max(page.pageLimit ?? pageLimit, 0), pageLimit) })
+  const found = <T>(what: string, value: T | null): Result<T> => value === null ? notFound(what) : { data: value, error: null }
 
   return {
     directories: {
@@ -148,20 +144,25 @@ function buildController (run: Run, providers: Record<string, string>, store: Re
     },
     providers: () => ({ ...providers }) as ReturnType<DirectorySyncController['providers']>,
     users: {
-      list: (directoryId, page = {}) => inDirectory(directoryId, (set, tenant, product) =>
-        set.users.setTenantAndProduct(tenant, product).getAll({ ...page, directoryId })),
-      get: (directoryId, userId) => inDirectory(directoryId, async (set, tenant, product) =>
-        ownedBy(directoryId, 'User', await set.users.setTenantAndProduct(tenant, product).get(userId)))
+      list: (directoryId, page = {}) => inDirectory(directoryId, async () =>
+        ({ data: (await store.list(directoryId, 'User', window(page))).items.map(jacksonUser), error: null })),
+      get: (directoryId, userId) => inDirectory(directoryId, async () => {
+        const user = await store.get(directoryId, 'User', userId)
+        return found('User', user && jacksonUser(user))
+      })
     },
     groups: {
-      list: (directoryId, page = {}) => inDirectory(directoryId, (set, tenant, product) =>
-        set.groups.setTenantAndProduct(tenant, product).getAll({ ...page, directoryId })),
-      get: (directoryId, groupId) => inDirectory(directoryId, async (set, tenant, product) =>
-        ownedBy(directoryId, 'Group', await set.groups.setTenantAndProduct(tenant, product).get(groupId))),
-      members: (directoryId, groupId, page = {}) => inDirectory(directoryId, async (set, tenant, product) => {
-        const groups = set.groups.setTenantAndProduct(tenant, product)
-        const group = ownedBy(directoryId, 'Group', await groups.get(groupId))
-        return group.error ? group : groups.getGroupMembers({ ...page, groupId })
+      list: (directoryId, page = {}) => inDirectory(directoryId, async () =>
+        ({ data: (await store.list(directoryId, 'Group', window(page))).items.map(jacksonGroup), error: null })),
+      get: (directoryId, groupId) => inDirectory(directoryId, async () => {
+        const group = await store.get(directoryId, 'Group', groupId)
+        return found('Group', group && jacksonGroup(group))
+      }),
+      members: (directoryId, groupId, page = {}) => inDirectory(directoryId, async (): Promise<Result<GroupMember[]>> => {
+        if (await store.get(directoryId, 'Group', groupId) === null) return notFound('Group')
+        const { offset, limit } = window(page)
+        const members = (await store.members(directoryId, groupId)).slice(offset, offset + limit)
+        return { data: members.map((m) => ({ user_id: m.value })), error: null }
       })
     }
   }

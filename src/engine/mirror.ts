@@ -1,8 +1,9 @@
-// jackson's copy of a directory's users, groups and memberships. The plugin's store answers the wire;
-// jackson's store is kept equal to it so that jackson's own APIs (and this plugin's controller, which
-// reads through them) see every change, and so that events carry jackson's shapes exactly.
+// jackson's copy of a directory's users, groups and memberships, and jackson's shapes for them. The
+// plugin's store answers the wire and the controller; jackson's store is kept equal to it (from the
+// event queue) so that jackson's own APIs, on the same database, see every change; and events carry
+// jackson's shapes exactly.
 import type { Change, StoredResource } from '../scim/backend.js'
-import type { Directory, DirectorySyncEvent, Group, Result } from '../types.js'
+import type { Directory, DirectorySyncEvent, Group, Result, ScimEvent } from '../types.js'
 import { extractStandardUserAttributes, transformEventPayload, type JacksonDirectorySync, type JacksonUser } from './jackson.js'
 
 /** A stored SCIM User as jackson records it: its standard fields plus the SCIM resource as `raw`. */
@@ -29,32 +30,31 @@ function check<T> (what: string, result: Result<T>): void {
   if (result.error !== null && result.error.code !== 404) throw new Error(`jackson could not ${what}: ${result.error.message}`)
 }
 
+/** The key of jackson's copy among the event handlers. */
+export const JACKSON_HANDLER = 'jackson'
+
 /**
- * Tells jackson's store about the changes the plugin's store has made, on one confined set of jackson's
- * objects (the caller holds its lane). The changes are the effective ones, in order, so replaying them
- * keeps the two stores equal.
+ * Tells jackson's store about one change the plugin's store has made, from its event, on one confined
+ * set of jackson's objects (the caller holds its lane). Events arrive in order and at least once, and
+ * each step here is idempotent (a put by id, a delete that may find nothing), so replaying them keeps
+ * the two stores equal.
  */
-export async function mirrorChanges (set: JacksonDirectorySync, directory: Directory, changes: Change[]): Promise<void> {
-  const users = set.users.setTenantAndProduct(directory.tenant, directory.product)
-  const groups = set.groups.setTenantAndProduct(directory.tenant, directory.product)
-  for (const change of changes) {
-    switch (change.event) {
-      case 'user.created': check('store a user', await users.create(jacksonUser(change.user))); break
-      case 'user.updated': check('store a user', await users.update(change.user.id, jacksonUser(change.user))); break
-      case 'user.deleted': check('delete a user', await users.delete(change.user.id)); break
-      case 'group.created': {
-        const { id, name, raw } = jacksonGroup(change.group)
-        check('store a group', await groups.create({ directoryId: directory.id, id, name, raw }))
-        break
-      }
-      case 'group.updated': {
-        const { id, name, raw } = jacksonGroup(change.group)
-        check('store a group', await groups.update(id, { name, raw }))
-        break
-      }
-      case 'group.deleted': check('delete a group', await groups.delete(change.group.id)); break
-      case 'group.user_added': await groups.addUserToGroup(change.group.id, change.user.id); break
-      case 'group.user_removed': await groups.removeUserFromGroup(change.group.id, change.user.id); break
+export async function mirrorEvent (set: JacksonDirectorySync, event: ScimEvent): Promise<void> {
+  const users = set.users.setTenantAndProduct(event.tenant, event.product)
+  const groups = set.groups.setTenantAndProduct(event.tenant, event.product)
+  const directoryId = event.directory_id
+  switch (event.event) {
+    case 'user.created': check('store a user', await users.create({ ...event.data, directoryId })); break
+    case 'user.updated': check('store a user', await users.update(event.data.id, { ...event.data, directoryId })); break
+    case 'user.deleted': check('delete a user', await users.delete(event.data.id)); break
+    case 'group.created': {
+      const { id, name, raw } = event.data
+      check('store a group', await groups.create({ directoryId, id, name, raw }))
+      break
     }
+    case 'group.updated': check('store a group', await groups.update(event.data.id, { name: event.data.name, raw: event.data.raw })); break
+    case 'group.deleted': check('delete a group', await groups.delete(event.data.id)); break
+    case 'group.user_added': await groups.addUserToGroup(event.data.group.id, event.data.id); break
+    case 'group.user_removed': await groups.removeUserFromGroup(event.data.group.id, event.data.id); break
   }
 }
