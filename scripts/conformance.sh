@@ -14,13 +14,19 @@ port=${PORT:-3999}
 data=$(mktemp -d /tmp/dsync-conformance.XXXXXX)
 out="$data/logs"
 export DATA_DIR="$data" PORT="$port" HOST=127.0.0.1 LOG_LEVEL=warn
-npx tsx examples/server.ts > "$data/server.log" 2>&1 &
+if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+  echo "conformance: port $port is already in use; set PORT to a free one" >&2
+  exit 1
+fi
+# node itself (not an npx or tsx wrapper), so that the trap stops the server and not only its parent.
+node --import tsx examples/server.ts > "$data/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
 for _ in $(seq 1 60); do
   curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+  kill -0 $server 2>/dev/null || { echo "conformance: the example server did not start:" >&2; cat "$data/server.log" >&2; exit 1; }
   sleep 0.5
 done
-NEWDIR_CMD="DATA_DIR='$data' PORT=$port npx tsx examples/directory.ts create --tenant conformance-\$RANDOM" \
+NEWDIR_CMD="DATA_DIR='$data' PORT=$port node --import tsx examples/directory.ts create --tenant conformance-\$RANDOM" \
   OUT="$out" bash "$suite_dir/run.sh" "http://127.0.0.1:$port/unused" unused
 node scripts/conformance-check.mjs "$out" scripts/conformance-deviations.json
