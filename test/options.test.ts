@@ -54,3 +54,9 @@ t.test('a 32-byte base64 encryptionKey is accepted', async (t) => {
   const key = Buffer.alloc(32, 7).toString('base64')
   t.equal(resolveOptions({ db: { engine: 'mem', encryptionKey: key }, externalUrl }).db.encryptionKey, key)
 })
+
+t.test('events: a lease no longer than handlerTimeout is refused (another instance could deliver alongside)', async (t) => {
+  t.throws(() => resolveOptions({ db: { engine: 'mem' }, externalUrl, events: { handlerTimeout: 5000, lease: 5000 } }), { code: 'FST_DSYNC_INVALID_OPTION', message: /events\.lease/ })
+  t.equal(resolveOptions({ db: { engine: 'mem' }, externalUrl, events: { handlerTimeout: 5000, lease: 5001 } }).events.lease, 5001)
+  t.throws(() => resolveOptions({ db: { engine: 'mem' }, externalUrl, events: { retries: 3 } }), { code: 'FST_DSYNC_INVALID_OPTION', message: /events/ })
+})

@@ -47,7 +47,9 @@ export class Dispatcher {
   /** `awaited`: a SCIM response waits (within the budget) for this handler; webhooks are not awaited. */
   add (key: string, run: Run, awaited: boolean): void {
     this.handlers.set(key, { run, awaited })
-    this.registering.push(this.queue.registerHandler(key, Date.now()))
+    const registering = this.queue.registerHandler(key, Date.now())
+    registering.catch((err) => this.log.error({ err, handler: key }, 'registering an event handler failed'))
+    this.registering.push(registering)
   }
 
   handler (key: string): Run | undefined {

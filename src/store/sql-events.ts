@@ -114,6 +114,8 @@ export class SqlEventQueue implements EventQueue {
   private async ensureCursor (directoryId: string, handler: string): Promise<void> {
     const { rows } = await this.db.query(`SELECT 1 AS found FROM ${CURSORS} WHERE directory_id = ? AND handler = ?`, [directoryId, handler])
     if (rows.length > 0) return
+    // A handler whose registration has not landed yet starts now, as its registration would have.
+    await this.registerHandler(handler, Date.now())
     const { rows: [{ since }] } = await this.db.query<{ since: number | string }>(`SELECT since FROM ${HANDLERS} WHERE handler = ?`, [handler])
     const { rows: [{ start }] } = await this.db.query<{ start: number | string | null }>(
       `SELECT MAX(seq) AS start FROM ${EVENTS} WHERE directory_id = ? AND created_at < ?`, [directoryId, Number(since)])

@@ -4,6 +4,7 @@
 import t, { type Test } from 'tap'
 import { createDirectorySync, openJacksonDb, type JacksonDirectorySync, type JacksonOptions } from '../../src/engine/jackson.js'
 import { jacksonEvent } from '../../src/engine/mirror.js'
+import { signature } from '../../src/events/webhooks.js'
 import type { Directory, DirectorySyncEvent } from '../../src/index.js'
 import { buildApp, mem, scimUser } from '../helpers/app.js'
 
@@ -94,4 +95,14 @@ t.test('the plugin\'s events have exactly the shape jackson\'s own handler sends
   t.equal(ours[0].tenant, theirs.tenant)
   t.equal(typeof jacksonEvent, 'function')
   t.equal(directory.tenant, 'acme')
+})
+
+t.test('webhook signatures are jackson\'s: the same string for the same time and body (events/webhooks.ts)', async (t) => {
+  const webhookModule = await import('@boxyhq/saml-jackson/dist/event/webhook.js')
+  const createSignatureString = (webhookModule as any).createSignatureString ?? (webhookModule as any).default?.createSignatureString
+  const payload = { event: 'user.created', directory_id: 'd', tenant: 'acme', product: 'app', data: { id: 'u', email: 'jane@acme.example.com' } }
+  const theirs: string = createSignatureString('webhook-secret', payload)
+  const timestamp = Number(/^t=(\d+),s=[0-9a-f]{64}$/.exec(theirs)?.[1])
+  t.ok(timestamp > 0, `jackson's format is t=<ms>,s=<hex>: ${theirs}`)
+  t.equal(signature('webhook-secret', JSON.stringify(payload), timestamp), theirs)
 })
