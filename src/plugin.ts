@@ -24,11 +24,11 @@ const directorySync: FastifyPluginAsync<DirectorySyncOptions> = async (fastify, 
   const baseUrl = options.externalUrl + options.scimPath
   const controller: DirectorySyncController = {
     ...engine.controller,
-    requests: { handle: (request, callback) => handleJacksonRequest(engine.backend, engine.controller.directories.get, baseUrl, request, callback) }
+    requests: { handle: (request, callback) => handleJacksonRequest(engine.backend, engine.directory, baseUrl, request, callback) }
   }
   fastify.decorate('directorySync', controller)
   fastify.addHook('onClose', () => engine.close())
-  await fastify.register(scimRoutes, { prefix: options.scimPath, controller, backend: engine.backend, baseUrl, bodyLimit: options.bodyLimit })
+  await fastify.register(scimRoutes, { prefix: options.scimPath, directory: engine.directory, backend: engine.backend, baseUrl, bodyLimit: options.bodyLimit })
 }
 
 export const fastifyDirectorySync = fp(directorySync, { fastify: '5.x', name: 'fastify-directory-sync' })

@@ -10,10 +10,11 @@ import { eventsController } from '../events/controller.js'
 import { WEBHOOK_HANDLER, webhookHandler } from '../events/webhooks.js'
 import type { ScimBackend } from '../scim/backend.js'
 import { openStorage, type ResourceStore, type Storage } from '../store/index.js'
-import type { DirectorySyncController, GroupMember, Page, Result, ScimEvent } from '../types.js'
+import type { Directory, DirectorySyncController, GroupMember, Page, Result, ScimEvent } from '../types.js'
 import { Lanes, Mutex } from './confinement.js'
 import { acquireDatabase } from './database.js'
 import { createDirectorySync, type JacksonDirectorySync, type JacksonOptions } from './jackson.js'
+import { DirectoryCache } from './directory-cache.js'
 import { jacksonLogger } from './logging.js'
 import { JACKSON_HANDLER, jacksonEvent, jacksonGroup, jacksonUser, mirrorEvent } from './mirror.js'
 
@@ -24,8 +25,13 @@ export interface Engine {
   /** Everything but `requests`, which the SCIM layer answers. */
   controller: Omit<DirectorySyncController, 'requests'>
   backend: ScimBackend
+  /** A directory for authenticating SCIM requests: cached briefly (see directory-cache.ts). */
+  directory(id: string): Promise<Result<Directory>>
   close(): Promise<void>
 }
+
+/** How long a directory read for SCIM auth is reused: a change made by another process shows within this. */
+const DIRECTORY_TTL_MS = 2000
 
 export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogger, hooks: HookRegistry): Promise<Engine> {
   const lease = await acquireDatabase(options.db, log, options.connectTimeout)
@@ -52,13 +58,14 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
       return lanes.run(key, fn)
     }
     const opened = storage
-    const controller = buildController(run, sets[0].providers(), opened.resources, database.options.pageLimit as number)
+    const directories = new DirectoryCache((id) => run(id, (set) => set.directories.get(id)), DIRECTORY_TTL_MS)
+    const controller = buildController(run, sets[0].providers(), opened.resources, database.options.pageLimit as number, directories)
 
     const dispatcher = new Dispatcher(opened.events, options.events, log.child({ component: 'events' }))
     hooks.each((key, handler) => dispatcher.add(key, handler, true))
     // jackson's copy is kept from the queue too, so that a crash after a commit cannot leave it behind.
     dispatcher.add(JACKSON_HANDLER, (event) => run(event.directory_id, (set) => mirrorEvent(set, event)), true)
-    dispatcher.add(WEBHOOK_HANDLER, webhookHandler(controller.directories.get, options.events.webhookTimeout), false)
+    dispatcher.add(WEBHOOK_HANDLER, webhookHandler((id) => directories.get(id), options.events.webhookTimeout), false)
     await dispatcher.start()
 
     const backend: ScimBackend = {
@@ -97,6 +104,7 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
         events: eventsController(opened.events, dispatcher)
       },
       backend,
+      directory: (id) => directories.get(id),
       async close () {
         if (closed) return
         closed = true
@@ -117,7 +125,9 @@ type Run = <R>(key: string | undefined, fn: (set: JacksonDirectorySync) => Promi
 
 const notFound = (what: string): Result<never> => ({ data: null, error: { message: `${what} not found`, code: 404 } })
 
-function buildController (run: Run, providers: Record<string, string>, store: ResourceStore, pageLimit: number): Omit<Engine['controller'], 'addHook' | 'events'> {
+function buildController (
+  run: Run, providers: Record<string, string>, store: ResourceStore, pageLimit: number, cache: DirectoryCache
+): Omit<Engine['controller'], 'addHook' | 'events'> {
   // Users and groups are read from the plugin's store, which answers the wire too: what a host reads is
   // what the identity provider last wrote (jackson's copy follows through the event queue).
   const inDirectory = <T>(directoryId: string, fn: () => Promise<Result<T>>) =>
@@ -132,10 +142,14 @@ function buildController (run: Run, providers: Record<string, string>, store: Re
       update: (id, params) => run(id, async (set) => {
         // jackson answers an unknown id with a 500 ("Cannot read properties of undefined").
         const existing = await set.directories.get(id)
-        return existing.error ? existing : set.directories.update(id, params)
+        if (existing.error) return existing
+        const updated = await set.directories.update(id, params)
+        cache.forget(id) // after the write: a lookup during it may have cached the old directory
+        return updated
       }),
       delete: (id) => run(id, async (set) => {
         const result = await set.directories.delete(id)
+        cache.forget(id)
         if (result.error === null) await store.dropDirectory(id)
         return result
       }),

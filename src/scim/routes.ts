@@ -2,7 +2,7 @@
 // parsed, discovery, and the Users/Groups resources, whose requests go to the SCIM operations.
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
 import { Type } from '@sinclair/typebox'
-import type { Directory, DirectorySyncController } from '../types.js'
+import type { Directory, Result } from '../types.js'
 import type { ScimBackend } from './backend.js'
 import { resourceType, resourceTypes, schema, schemas, serviceProviderConfig, listResponse } from './discovery.js'
 import { SCIM_CONTENT_TYPE, ScimProblem, sendScimError } from './errors.js'
@@ -15,7 +15,8 @@ import { DirectoryParams, ListQuery, ListResponse, ResourceParams } from './sche
 const ResourceOut = Type.Object({ schemas: Type.Optional(Type.Array(Type.String())), id: Type.Optional(Type.String()) }, { additionalProperties: true })
 
 export interface ScimRoutesOptions {
-  controller: DirectorySyncController
+  /** The directory a request names (for its token and state). */
+  directory: (id: string) => Promise<Result<Directory>>
   backend: ScimBackend
   /** The largest request body in bytes: larger ones answer 413. */
   bodyLimit: number
@@ -33,7 +34,7 @@ type Params = { directoryId: string, id?: string, name?: string }
 type ResourceMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 
-export async function scimRoutes (fastify: FastifyInstance, { controller, backend, baseUrl, bodyLimit }: ScimRoutesOptions): Promise<void> {
+export async function scimRoutes (fastify: FastifyInstance, { directory, backend, baseUrl, bodyLimit }: ScimRoutesOptions): Promise<void> {
   fastify.removeAllContentTypeParsers()
   fastify.addContentTypeParser(['application/json', 'application/scim+json'], { parseAs: 'string', bodyLimit }, (_request, body, done) => {
     if (body === '') return done(null, undefined)
@@ -53,7 +54,7 @@ export async function scimRoutes (fastify: FastifyInstance, { controller, backen
     return sendScimError(reply, status, status >= 500 ? 'Internal server error' : error.message, scimType)
   })
   fastify.decorateRequest('scimDirectory', null)
-  fastify.addHook('onRequest', (request, reply) => authenticate(controller, request, reply))
+  fastify.addHook('onRequest', (request, reply) => authenticate(directory, request, reply))
 
   const base = (request: FastifyRequest<{ Params: Params }>) => `${baseUrl}/${request.params.directoryId}`
   const discovery = (path: string, handler: (request: FastifyRequest<{ Params: Params }>) => unknown) => {
@@ -114,7 +115,7 @@ function route (fastify: FastifyInstance, path: string, methods: ResourceMethod[
 
 // Bearer auth in onRequest, before the body is read. An unknown directory answers exactly as a wrong
 // token does, so that an unauthenticated caller cannot learn which directory ids exist.
-async function authenticate (controller: DirectorySyncController, request: FastifyRequest, reply: FastifyReply) {
+async function authenticate (lookup: ScimRoutesOptions['directory'], request: FastifyRequest, reply: FastifyReply) {
   const directoryId = (request.params as Params | undefined)?.directoryId
   if (directoryId === undefined) return
   const header = request.headers.authorization ?? ''
@@ -124,7 +125,7 @@ async function authenticate (controller: DirectorySyncController, request: Fasti
     return sendScimError(reply, 401, 'Missing or invalid bearer token')
   }
   if (!token) return unauthorized()
-  const { data: directory } = await controller.directories.get(directoryId)
+  const { data: directory } = await lookup(directoryId)
   if (!directory || !sameSecret(token, directory.scim.secret)) return unauthorized()
   if (directory.deactivated) return sendScimError(reply, 403, 'This directory is deactivated')
   request.scimDirectory = directory

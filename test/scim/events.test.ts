@@ -1,21 +1,13 @@
 // The events SCIM requests publish to `onScimEvent`: which, in what order, with what data, only for real
 // changes, before the response, and despite a failing handler; on a sqlite file and on PostgreSQL.
 import t, { type Test } from 'tap'
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import type { DbOptions, Directory, DirectorySyncEvent } from '../../src/index.js'
+import type { FastifyInstance } from 'fastify'
+import type { DbOptions, DirectorySyncEvent } from '../../src/index.js'
 import { buildApp, scimUser, sqliteFile } from '../helpers/app.js'
+import { CORE_GROUP, groupBody, ok, openDirectory as openScimDirectory, patchOf, sleep, type Json, type ScimClient } from '../helpers/scim.js'
 import { withService } from '../helpers/services.js'
 
-const SCIM = 'application/scim+json'
-const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
-const CORE_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group'
-
-type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
-type Json = Record<string, any>
-
-interface Scim {
-  directory: Directory
-  send (method: Method, path: string, body?: unknown): Promise<LightMyRequestResponse>
+interface Scim extends ScimClient {
   /** Events published for this directory since the last call. */
   take (): DirectorySyncEvent[]
 }
@@ -31,36 +23,18 @@ interface Collector {
   throwOnce: Set<string>
 }
 
-const patchOf = (...Operations: unknown[]) => ({ schemas: [PATCH_OP], Operations })
-const groupBody = (displayName: string, members?: Json[]) => ({ schemas: [CORE_GROUP], displayName, ...(members ? { members } : {}) })
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-let tenants = 0
-
+/** A directory whose client also takes the events the collector saw for it. */
 async function openDirectory (app: FastifyInstance, collector: Collector): Promise<Scim> {
-  const tenant = `events-${++tenants}`
-  const { data: directory, error } = await app.directorySync.directories.create({ tenant, product: 'events-app', type: 'generic-scim-v2', name: tenant })
-  if (error) throw new Error(`creating directory for ${tenant}: ${error.message}`)
-  const base = `/api/scim/v2.0/${directory.id}`
-  const auth = { authorization: `Bearer ${directory.scim.secret}` }
+  const scim = await openScimDirectory(app, 'events', { product: 'events-app' })
   let seen = collector.events.length
   return {
-    directory,
-    send: (method, path, body) => body === undefined
-      ? app.inject({ method, url: base + path, headers: auth })
-      : app.inject({ method, url: base + path, headers: { ...auth, 'content-type': SCIM }, payload: JSON.stringify(body) }),
+    ...scim,
     take () {
-      const fresh = collector.events.slice(seen).filter((e) => e.directory_id === directory.id)
+      const fresh = collector.events.slice(seen).filter((e) => e.directory_id === scim.directory.id)
       seen = collector.events.length
       return fresh
     }
   }
-}
-
-async function ok (scim: Scim, method: Method, path: string, body: unknown, status: number): Promise<Json> {
-  const res = await scim.send(method, path, body)
-  if (res.statusCode !== status) throw new Error(`${method} ${path} answered ${res.statusCode}, expected ${status}: ${res.body}`)
-  return res.body === '' ? {} : res.json()
 }
 
 const kinds = (events: DirectorySyncEvent[]) => events.map((e) => e.event)

@@ -1,59 +1,15 @@
 // SCIM /Groups over HTTP (Fastify inject): create with members, the identity providers' PATCH
 // dialects for membership and renames, PUT, projections and delete, on a sqlite file and on PostgreSQL.
 import t, { type Test } from 'tap'
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import type { DbOptions, Directory } from '../../src/index.js'
+import type { FastifyInstance } from 'fastify'
+import type { DbOptions } from '../../src/index.js'
 import { buildApp, externalUrl, scimUser, sqliteFile } from '../helpers/app.js'
+import { groupBody, isScimError, ok, openDirectory, patchOf, type Json, type ScimClient as Scim } from '../helpers/scim.js'
 import { withService } from '../helpers/services.js'
-
-const SCIM = 'application/scim+json'
-const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error'
-const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
-const CORE_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group'
-
-type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
-type Json = Record<string, any>
-
-interface Scim {
-  directory: Directory
-  send (method: Method, path: string, body?: unknown): Promise<LightMyRequestResponse>
-}
-
-let tenants = 0
-
-async function openDirectory (app: FastifyInstance): Promise<Scim> {
-  const tenant = `groups-${++tenants}`
-  const { data: directory, error } = await app.directorySync.directories.create({ tenant, product: 'app', type: 'generic-scim-v2', name: tenant })
-  if (error) throw new Error(`creating directory for ${tenant}: ${error.message}`)
-  const base = `/api/scim/v2.0/${directory.id}`
-  const auth = { authorization: `Bearer ${directory.scim.secret}` }
-  return {
-    directory,
-    send: (method, path, body) => body === undefined
-      ? app.inject({ method, url: base + path, headers: auth })
-      : app.inject({ method, url: base + path, headers: { ...auth, 'content-type': SCIM }, payload: JSON.stringify(body) })
-  }
-}
-
-const patchOf = (...Operations: unknown[]) => ({ schemas: [PATCH_OP], Operations })
-const groupBody = (displayName: string, members?: Json[]) => ({ schemas: [CORE_GROUP], displayName, ...(members ? { members } : {}) })
-
-function isScimError (t: Test, res: LightMyRequestResponse, status: number, scimType?: string, what?: string) {
-  t.equal(res.statusCode, status, what ?? `answers ${status}`)
-  t.match(res.headers['content-type'], SCIM, 'in SCIM content type')
-  const body = res.json()
-  t.same(body.schemas, [ERROR_SCHEMA], 'an Error message')
-  t.equal(body.status, String(status), 'status is the HTTP status as a string')
-  if (scimType !== undefined) t.equal(body.scimType, scimType, `scimType ${scimType}`)
-}
 
 async function createUsers (scim: Scim, ...names: string[]): Promise<Json[]> {
   const users: Json[] = []
-  for (const name of names) {
-    const res = await scim.send('POST', '/Users', scimUser(`${name}@acme.example.com`))
-    if (res.statusCode !== 201) throw new Error(`creating ${name} answered ${res.statusCode}: ${res.body}`)
-    users.push(res.json())
-  }
+  for (const name of names) users.push(await ok(scim, 'POST', '/Users', scimUser(`${name}@acme.example.com`), 201))
   return users
 }
 
@@ -63,11 +19,7 @@ async function createGroup (t: Test, scim: Scim, displayName: string, members?: 
   return res.json()
 }
 
-async function getGroup (scim: Scim, id: string, query = ''): Promise<Json> {
-  const res = await scim.send('GET', `/Groups/${id}${query}`)
-  if (res.statusCode !== 200) throw new Error(`GET /Groups/${id} answered ${res.statusCode}: ${res.body}`)
-  return res.json()
-}
+const getGroup = (scim: Scim, id: string, query = ''): Promise<Json> => ok(scim, 'GET', `/Groups/${id}${query}`, undefined, 200)
 
 /** The member ids the group has, over SCIM and in jackson's store, which must agree. */
 async function memberIds (app: FastifyInstance, scim: Scim, groupId: string): Promise<string[]> {
@@ -83,16 +35,14 @@ async function memberIds (app: FastifyInstance, scim: Scim, groupId: string): Pr
 const sorted = (...ids: string[]) => [...ids].sort()
 
 async function countGroups (scim: Scim, displayName: string): Promise<number> {
-  const res = await scim.send('GET', `/Groups?filter=${encodeURIComponent(`displayName eq "${displayName}"`)}`)
-  if (res.statusCode !== 200) throw new Error(`listing groups answered ${res.statusCode}: ${res.body}`)
-  return res.json().totalResults
+  return (await ok(scim, 'GET', `/Groups?filter=${encodeURIComponent(`displayName eq "${displayName}"`)}`, undefined, 200)).totalResults
 }
 
 async function suite (t: Test, db: DbOptions) {
   const app = await buildApp(t, db)
 
   t.test('POST with members: 201, Location, and GET lists the members with value, display and $ref', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'groups')
     const [ann, ben] = await createUsers(scim, 'ann', 'ben')
     const res = await scim.send('POST', '/Groups', groupBody('Engineering', [{ value: ann.id, display: 'Ann' }, { value: ben.id, display: 'Ben' }]))
     t.equal(res.statusCode, 201)
@@ -118,8 +68,8 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('a member that is not a user of this directory: 400 invalidValue, and no group is created', async (t) => {
-    const scim = await openDirectory(app)
-    const other = await openDirectory(app)
+    const scim = await openDirectory(app, 'groups')
+    const other = await openDirectory(app, 'groups')
     const [mine] = await createUsers(scim, 'mine')
     const [theirs] = await createUsers(other, 'theirs')
     const unknown = await scim.send('POST', '/Groups', groupBody('Ghosts', [{ value: mine.id }, { value: '00000000-0000-4000-8000-000000000000' }]))
@@ -134,18 +84,18 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('a displayName differing only in case is taken: 409 uniqueness', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'groups')
     await createGroup(t, scim, 'Sales')
     const dup = await scim.send('POST', '/Groups', groupBody('SALES'))
     isScimError(t, dup, 409, 'uniqueness')
     t.equal(dup.json().status, '409')
     t.equal(await countGroups(scim, 'sales'), 1)
-    const other = await openDirectory(app)
+    const other = await openDirectory(app, 'groups')
     t.equal((await other.send('POST', '/Groups', groupBody('Sales'))).statusCode, 201, 'another directory may use the name')
   })
 
   t.test('PATCH membership in the providers\' dialects: GET shows exactly the expected members after each', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'groups')
     const [a, b, c, d, e] = await createUsers(scim, 'a', 'b', 'c', 'd', 'e')
     const group = await createGroup(t, scim, 'Patchers')
     const patch = async (what: string, ...ops: unknown[]) => {
@@ -181,7 +131,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('PATCH renames: Entra\'s "Replace" of path displayName, and a path-less replace', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'groups')
     const [member] = await createUsers(scim, 'member')
     const group = await createGroup(t, scim, 'Old Name', [{ value: member.id }])
     const byPath = await scim.send('PATCH', `/Groups/${group.id}`, patchOf({ op: 'Replace', path: 'displayName', value: 'Middle Name' }))
@@ -197,7 +147,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('PATCH rename path-less with the group\'s own id in the value: {"op":"replace","value":{"id","displayName"}}', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'groups')
     const [member] = await createUsers(scim, 'member')
     const group = await createGroup(t, scim, 'Old Name', [{ value: member.id }])
     const res = await scim.send('PATCH', `/Groups/${group.id}`, patchOf({ op: 'replace', value: { id: group.id, displayName: 'New Name' } }))
@@ -212,7 +162,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('PUT with members replaces the member list; PUT without members empties it', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'groups')
     const [a, b, c] = await createUsers(scim, 'a', 'b', 'c')
     const group = await createGroup(t, scim, 'Putters', [{ value: a.id }, { value: b.id }])
     const res = await scim.send('PUT', `/Groups/${group.id}`, groupBody('Putters', [{ value: b.id }, { value: c.id }]))
@@ -231,7 +181,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('projections: excludedAttributes=members and attributes=displayName, on GET and on the list', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'groups')
     const [a] = await createUsers(scim, 'a')
     const group = await createGroup(t, scim, 'Projected', [{ value: a.id }])
     t.ok(Array.isArray(group.members), 'members are there by default')
@@ -254,7 +204,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('DELETE a group: 204, then 404; its users still exist', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'groups')
     const [a, b] = await createUsers(scim, 'a', 'b')
     const group = await createGroup(t, scim, 'Doomed', [{ value: a.id }, { value: b.id }])
     const res = await scim.send('DELETE', `/Groups/${group.id}`)

@@ -1,46 +1,12 @@
 // Listing SCIM Users and Groups over HTTP (Fastify inject): filters, pagination, attribute projection,
 // POST .search and the collection's other spellings, on a sqlite file and on PostgreSQL.
 import t, { type Test } from 'tap'
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import type { DbOptions, Directory } from '../../src/index.js'
+import type { DbOptions } from '../../src/index.js'
 import { buildApp, scimUser, sqliteFile } from '../helpers/app.js'
+import { ERROR_SCHEMA, LIST_SCHEMA, SEARCH_SCHEMA, groupBody, ok, openDirectory, type Json, type ScimClient as Scim } from '../helpers/scim.js'
 import { withService } from '../helpers/services.js'
 
-const SCIM = 'application/scim+json'
-const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error'
-const LIST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse'
-const SEARCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:SearchRequest'
-const CORE_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group'
-
-type Method = 'GET' | 'POST'
-type Json = Record<string, any>
-
-interface Scim {
-  directory: Directory
-  send (method: Method, path: string, body?: unknown): Promise<LightMyRequestResponse>
-}
-
-let tenants = 0
-
-async function openDirectory (app: FastifyInstance): Promise<Scim> {
-  const tenant = `listing-${++tenants}`
-  const { data: directory, error } = await app.directorySync.directories.create({ tenant, product: 'app', type: 'generic-scim-v2', name: tenant })
-  if (error) throw new Error(`creating directory for ${tenant}: ${error.message}`)
-  const base = `/api/scim/v2.0/${directory.id}`
-  const auth = { authorization: `Bearer ${directory.scim.secret}` }
-  return {
-    directory,
-    send: (method, path, body) => body === undefined
-      ? app.inject({ method, url: base + path, headers: auth })
-      : app.inject({ method, url: base + path, headers: { ...auth, 'content-type': SCIM }, payload: JSON.stringify(body) })
-  }
-}
-
-async function post (scim: Scim, path: string, body: Json): Promise<Json> {
-  const res = await scim.send('POST', path, body)
-  if (res.statusCode !== 201) throw new Error(`POST ${path} answered ${res.statusCode}: ${res.body}`)
-  return res.json()
-}
+const post = (scim: Scim, path: string, body: Json): Promise<Json> => ok(scim, 'POST', path, body, 201)
 
 /** A list answer, checked to be a ListResponse. */
 async function list (t: Test, scim: Scim, path: string): Promise<Json> {
@@ -60,7 +26,7 @@ async function suite (t: Test, db: DbOptions) {
   const app = await buildApp(t, db)
 
   t.test('filters on Users and Groups', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'listing')
     const alice = await post(scim, '/Users', scimUser('Alice.Smith@acme.example.com', {
       externalId: 'ext-alice', displayName: 'Alice Smith', title: 'Engineer', name: { givenName: 'Alice', familyName: 'Smith' }
     }))
@@ -76,9 +42,9 @@ async function suite (t: Test, db: DbOptions) {
       name: { givenName: 'Carol', familyName: 'Employee' },
       emails: [{ value: 'carol@acme.example.com', type: 'home' }]
     }))
-    const engineering = await post(scim, '/Groups', { schemas: [CORE_GROUP], displayName: 'Engineering', members: [{ value: alice.id }, { value: bob.id }] })
-    const sales = await post(scim, '/Groups', { schemas: [CORE_GROUP], displayName: 'Sales', members: [{ value: bob.id }, { value: carol.id }] })
-    const empty = await post(scim, '/Groups', { schemas: [CORE_GROUP], displayName: 'Empty' })
+    const engineering = await post(scim, '/Groups', groupBody('Engineering', [{ value: alice.id }, { value: bob.id }]))
+    const sales = await post(scim, '/Groups', groupBody('Sales', [{ value: bob.id }, { value: carol.id }]))
+    const empty = await post(scim, '/Groups', groupBody('Empty'))
 
     const cases: Array<[string, string, string[]]> = [
       ['Users', 'userName eq "ALICE.SMITH@acme.EXAMPLE.com"', [alice.id]],
@@ -129,7 +95,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('pagination: the true total, startIndex and count, whole walks in creation order', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'listing')
     const created: Json[] = []
     for (let i = 1; i <= 7; i++) created.push(await post(scim, '/Users', scimUser(`page${i}.user@acme.example.com`)))
     const names = created.map((u) => u.userName)
@@ -188,7 +154,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('attributes and excludedAttributes', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'listing')
     await post(scim, '/Users', scimUser('proj.ected@acme.example.com', { title: 'Projected' }))
 
     const only = await list(t, scim, '/Users?attributes=userName')
@@ -209,7 +175,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('POST /Users/.search takes the query in the body', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'listing')
     for (const name of ['search.one', 'search.two', 'search.three', 'other.four']) await post(scim, '/Users', scimUser(`${name}@acme.example.com`))
     const res = await scim.send('POST', '/Users/.search', {
       schemas: [SEARCH_SCHEMA], filter: 'userName sw "search"', startIndex: 2, count: 1, attributes: ['userName']
@@ -235,7 +201,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('/users and /Users/ answer like /Users', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'listing')
     await post(scim, '/Users', scimUser('spelled@acme.example.com'))
     await post(scim, '/users', scimUser('lower@acme.example.com'))
     await post(scim, '/Users/', scimUser('slash@acme.example.com'))
@@ -252,7 +218,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('an unfiltered listing of more than 150 users counts them all (beyond jackson\'s 50 cap)', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'listing')
     const total = 160
     for (let i = 0; i < total; i++) await post(scim, '/Users', scimUser(`bulk${i}.user@acme.example.com`))
     const page = await list(t, scim, '/Users')

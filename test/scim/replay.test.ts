@@ -13,9 +13,8 @@ import t, { type Test } from 'tap'
 import type { DbOptions, Directory, DirectorySyncEvent, DirectoryType } from '../../src/index.js'
 import { buildApp, externalUrl, sqliteFile } from '../helpers/app.js'
 import { allUsers } from '../helpers/directory.js'
+import { LIST_SCHEMA, SCIM, type Json } from '../helpers/scim.js'
 import { withService } from '../helpers/services.js'
-
-type Json = Record<string, any>
 
 interface Step {
   name: string
@@ -34,8 +33,6 @@ interface Fixture {
   steps: Step[]
 }
 
-const SCIM_CONTENT_TYPE = 'application/scim+json'
-const LIST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse'
 const fixtureFolder = fileURLToPath(new URL('../fixtures/idp/', import.meta.url))
 
 const fixtures: Fixture[] = readdirSync(fixtureFolder).filter((f) => f.endsWith('.json')).sort().map((file) => ({
@@ -125,7 +122,7 @@ class Replay {
 
   async send (method: string, path: string, headers: Record<string, string> = {}, body?: unknown): Promise<Answer> {
     const sent: Record<string, string> = { ...headers, Authorization: `Bearer ${this.directory.scim.secret}` }
-    if (body !== undefined && !Object.keys(sent).some((h) => h.toLowerCase() === 'content-type')) sent['Content-Type'] = SCIM_CONTENT_TYPE
+    if (body !== undefined && !Object.keys(sent).some((h) => h.toLowerCase() === 'content-type')) sent['Content-Type'] = SCIM
     const response = await fetch(this.origin + this.base + path, {
       method, headers: sent, body: body === undefined ? undefined : JSON.stringify(body)
     })
@@ -280,7 +277,7 @@ async function replayStep (t: Test, run: Replay, step: Step): Promise<void> {
   if (answer.status === 204) {
     t.equal(answer.text, '', '204 has no body')
   } else {
-    t.match(answer.headers.get('content-type') ?? '', SCIM_CONTENT_TYPE, 'content type is application/scim+json')
+    t.match(answer.headers.get('content-type') ?? '', SCIM, 'content type is application/scim+json')
     t.ok(answer.body !== undefined, 'the body is JSON')
   }
   if (expect.body !== undefined) t.same(mismatches(answer.body, expect.body), [], 'the body matches expect.body')

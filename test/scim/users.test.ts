@@ -1,68 +1,12 @@
 // SCIM /Users over HTTP (Fastify inject) and through requests.handle: create, read, replace, patch and
 // delete, with the identity providers' dialects, on a sqlite file and on PostgreSQL.
 import t, { type Test } from 'tap'
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import type { DbOptions, Directory, DirectoryType } from '../../src/index.js'
+import type { DbOptions } from '../../src/index.js'
 import { buildApp, externalUrl, scimUser, sqliteFile } from '../helpers/app.js'
+import { CORE_USER, ENTERPRISE, PATCH_OP, isScimError, ok, openDirectory, patchOf, scimClient, sleep, type Json, type ScimClient as Scim } from '../helpers/scim.js'
 import { withService } from '../helpers/services.js'
 
-const SCIM = 'application/scim+json'
-const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error'
-const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
-const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
-const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/
-
-type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
-type Json = Record<string, any>
-
-interface Scim {
-  directory: Directory
-  base: string
-  auth: { authorization: string }
-  /** A request with a JSON body (when given). */
-  send (method: Method, path: string, body?: unknown): Promise<LightMyRequestResponse>
-  /** A request with a body sent exactly as given. */
-  sendRaw (method: Method, path: string, payload: string): Promise<LightMyRequestResponse>
-}
-
-let tenants = 0
-
-async function openDirectory (app: FastifyInstance, type: DirectoryType = 'generic-scim-v2'): Promise<Scim> {
-  const tenant = `users-${++tenants}`
-  const { data: directory, error } = await app.directorySync.directories.create({ tenant, product: 'app', type, name: tenant })
-  if (error) throw new Error(`creating directory for ${tenant}: ${error.message}`)
-  return client(app, directory)
-}
-
-function client (app: FastifyInstance, directory: Directory): Scim {
-  const base = `/api/scim/v2.0/${directory.id}`
-  const auth = { authorization: `Bearer ${directory.scim.secret}` }
-  const sendRaw = (method: Method, path: string, payload: string) =>
-    app.inject({ method, url: base + path, headers: { ...auth, 'content-type': SCIM }, payload })
-  return {
-    directory,
-    base,
-    auth,
-    sendRaw,
-    send: (method, path, body) => body === undefined
-      ? app.inject({ method, url: base + path, headers: auth })
-      : sendRaw(method, path, JSON.stringify(body))
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-const patchOf = (...Operations: unknown[]) => ({ schemas: [PATCH_OP], Operations })
-
-/** Asserts a SCIM error answer (RFC 7644 §3.12): status as a string, and scimType when given. */
-function isScimError (t: Test, res: LightMyRequestResponse, status: number, scimType?: string, what?: string) {
-  t.equal(res.statusCode, status, what ?? `answers ${status}`)
-  t.match(res.headers['content-type'], SCIM, 'in SCIM content type')
-  const body = res.json()
-  t.same(body.schemas, [ERROR_SCHEMA], 'an Error message')
-  t.equal(body.status, String(status), 'status is the HTTP status as a string')
-  if (scimType !== undefined) t.equal(body.scimType, scimType, `scimType ${scimType}`)
-}
 
 async function createUser (t: Test, scim: Scim, userName: string, extra: Json = {}): Promise<Json> {
   const res = await scim.send('POST', '/Users', scimUser(userName, extra))
@@ -70,24 +14,18 @@ async function createUser (t: Test, scim: Scim, userName: string, extra: Json = 
   return res.json()
 }
 
-async function getUser (scim: Scim, id: string): Promise<Json> {
-  const res = await scim.send('GET', `/Users/${id}`)
-  if (res.statusCode !== 200) throw new Error(`GET /Users/${id} answered ${res.statusCode}: ${res.body}`)
-  return res.json()
-}
+const getUser = (scim: Scim, id: string): Promise<Json> => ok(scim, 'GET', `/Users/${id}`, undefined, 200)
 
 async function countUsers (scim: Scim, userName?: string): Promise<number> {
   const query = userName === undefined ? '' : `?filter=${encodeURIComponent(`userName eq "${userName}"`)}`
-  const res = await scim.send('GET', `/Users${query}`)
-  if (res.statusCode !== 200) throw new Error(`listing users answered ${res.statusCode}: ${res.body}`)
-  return res.json().totalResults
+  return (await ok(scim, 'GET', `/Users${query}`, undefined, 200)).totalResults
 }
 
 async function suite (t: Test, db: DbOptions) {
   const app = await buildApp(t, db)
 
   t.test('POST creates a user: 201, Location is meta.location, meta set, password neither answered nor stored', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'users')
     const res = await scim.send('POST', '/Users', scimUser('jane.doe@acme.example.com', { password: 'Sup3r-Secret!' }))
     t.equal(res.statusCode, 201)
     t.match(res.headers['content-type'], /^application\/scim\+json/)
@@ -122,7 +60,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('POST without userName, or with a body that is not an object, answers 400 and creates nothing', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'users')
     const { userName, ...noUserName } = scimUser('nobody@acme.example.com')
     t.equal(userName, 'nobody@acme.example.com')
     isScimError(t, await scim.send('POST', '/Users', noUserName), 400, 'invalidValue', 'no userName')
@@ -134,14 +72,14 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('a userName differing only in case is taken: 409 uniqueness; another directory may use it', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'users')
     await createUser(t, scim, 'Jane.Doe@Acme.example.com')
     const dup = await scim.send('POST', '/Users', scimUser('jane.doe@acme.EXAMPLE.com'))
     isScimError(t, dup, 409, 'uniqueness')
     t.equal(dup.json().status, '409')
     t.equal(await countUsers(scim), 1, 'still one user')
 
-    const other = await openDirectory(app)
+    const other = await openDirectory(app, 'users')
     const res = await other.send('POST', '/Users', scimUser('jane.doe@acme.example.com'))
     t.equal(res.statusCode, 201, 'the same userName in another directory is fine')
     t.equal(await countUsers(other), 1)
@@ -149,7 +87,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('20 concurrent POSTs of one userName: exactly one 201, the rest 409', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'users')
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) =>
       scim.send('POST', '/Users', scimUser(i % 2 === 0 ? 'race@acme.example.com' : 'RACE@acme.example.com'))))
     const codes = answers.map((r) => r.statusCode)
@@ -163,10 +101,10 @@ async function suite (t: Test, db: DbOptions) {
 
   t.test('two registrations on the same database (two "processes") racing on one userName: exactly one 201', async (t) => {
     const other = await buildApp(t, db)
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'users')
     const { data: seen } = await other.directorySync.directories.get(scim.directory.id)
     t.equal(seen?.id, scim.directory.id, 'the second registration sees the directory')
-    const scimB = client(other, seen!)
+    const scimB = scimClient(other, seen!)
     const answers = await Promise.all(Array.from({ length: 16 }, (_, i) =>
       (i % 2 === 0 ? scim : scimB).send('POST', '/Users', scimUser(i % 4 < 2 ? 'twin@acme.example.com' : 'Twin@Acme.example.com'))))
     const codes = answers.map((r) => r.statusCode)
@@ -177,7 +115,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('provider dialects: OneLogin\'s single emails object, Entra\'s "True", nulls dropped, extensions kept', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'users')
     const body = {
       schemas: [CORE_USER, ENTERPRISE],
       userName: 'dialect@acme.example.com',
@@ -212,8 +150,8 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('GET: unknown id, a group id under /Users, and another directory\'s user all answer 404 in SCIM format', async (t) => {
-    const a = await openDirectory(app)
-    const b = await openDirectory(app)
+    const a = await openDirectory(app, 'users')
+    const b = await openDirectory(app, 'users')
     const user = await createUser(t, a, 'only.a@acme.example.com')
     isScimError(t, await a.send('GET', '/Users/00000000-0000-4000-8000-000000000000'), 404, undefined, 'unknown id')
     isScimError(t, await a.send('GET', '/Users/not-even-a-uuid'), 404, undefined, 'an id of any shape')
@@ -227,7 +165,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('PUT replaces the whole user; created stays, lastModified moves only on a real change', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'users')
     const created = await createUser(t, scim, 'put.me@acme.example.com', {
       title: 'Engineer', nickName: 'Putty', [ENTERPRISE]: { employeeNumber: '1' }, schemas: [CORE_USER, ENTERPRISE]
     })
@@ -253,7 +191,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('PUT renaming to another user\'s userName (other case) answers 409 and changes nothing; unknown id 404', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'users')
     const first = await createUser(t, scim, 'first@acme.example.com')
     const second = await createUser(t, scim, 'second@acme.example.com', { title: 'Second' })
     const res = await scim.send('PUT', `/Users/${second.id}`, scimUser('FIRST@acme.example.com', { title: 'Renamed' }))
@@ -268,7 +206,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('PATCH: Okta\'s path-less replace and Entra\'s "Replace" with "False" deactivate as a boolean', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'users')
     const okta = await createUser(t, scim, 'okta@acme.example.com')
     const res = await scim.send('PATCH', `/Users/${okta.id}`, patchOf({ op: 'replace', value: { active: false } }))
     t.equal(res.statusCode, 200)
@@ -286,7 +224,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('PATCH: a path-less replace that echoes the user\'s own id is accepted', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'users')
     const user = await createUser(t, scim, 'echo.id@acme.example.com')
     const res = await scim.send('PATCH', `/Users/${user.id}`, patchOf({ op: 'replace', value: { id: user.id, active: false } }))
     t.equal(res.statusCode, 200, res.body)
@@ -299,7 +237,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('PATCH: a value filter on a missing element creates it; extension URN path; dotted path-less keys', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'users')
     const user = await createUser(t, scim, 'paths@acme.example.com', { emails: [{ value: 'paths@home.example.org', type: 'home', primary: true }] })
     const work = await scim.send('PATCH', `/Users/${user.id}`, patchOf({ op: 'replace', path: 'emails[type eq "work"].value', value: 'new@x' }))
     t.equal(work.statusCode, 200)
@@ -323,7 +261,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('PATCH refusals: remove without path, unknown op, no Operations, removing userName: 400 and nothing changed', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'users')
     const user = await createUser(t, scim, 'stays@acme.example.com', { title: 'Keeper' })
     const attempts: Array<[string, unknown, string | undefined]> = [
       ['remove without path', patchOf({ op: 'remove' }), 'noTarget'],
@@ -340,7 +278,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('PATCH answers 200 with the resource (generic) and 204 with no body (Entra)', async (t) => {
-    const generic = await openDirectory(app, 'generic-scim-v2')
+    const generic = await openDirectory(app, 'users', { type: 'generic-scim-v2' })
     const g = await createUser(t, generic, 'generic@acme.example.com')
     const res = await generic.send('PATCH', `/Users/${g.id}`, patchOf({ op: 'replace', path: 'title', value: 'Lead' }))
     t.equal(res.statusCode, 200)
@@ -348,7 +286,7 @@ async function suite (t: Test, db: DbOptions) {
     t.equal(res.json().id, g.id)
     t.equal(res.json().title, 'Lead')
 
-    const azure = await openDirectory(app, 'azure-scim-v2')
+    const azure = await openDirectory(app, 'users', { type: 'azure-scim-v2' })
     t.equal(azure.directory.type, 'azure-scim-v2')
     const a = await createUser(t, azure, 'entra.user@acme.example.com')
     const entra = await azure.send('PATCH', `/Users/${a.id}`, patchOf({ op: 'Replace', path: 'title', value: 'Lead' }))
@@ -360,7 +298,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('DELETE: 204, then GET 404, DELETE again 404; the user leaves its groups', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'users')
     const gone = await createUser(t, scim, 'gone@acme.example.com')
     const kept = await createUser(t, scim, 'kept@acme.example.com')
     const group = await scim.send('POST', '/Groups', {
@@ -383,7 +321,7 @@ async function suite (t: Test, db: DbOptions) {
   })
 
   t.test('requests.handle (jackson\'s request shape): same operations, 401/404/403 checks; HTTP 403 when deactivated', async (t) => {
-    const scim = await openDirectory(app)
+    const scim = await openDirectory(app, 'users')
     const handle = app.directorySync.requests.handle
     const request = (over: Partial<Parameters<typeof handle>[0]>) => handle({
       method: 'POST',
