@@ -62,9 +62,10 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     const controller = buildController(run, sets[0].providers(), opened.resources, database.options.pageLimit as number, directories)
 
     const dispatcher = new Dispatcher(opened.events, options.events, log.child({ component: 'events' }))
-    hooks.each((key, handler) => dispatcher.add(key, handler, true))
-    // jackson's copy is kept from the queue too, so that a crash after a commit cannot leave it behind.
+    // jackson's copy first, from the queue too, so that a crash after a commit cannot leave it behind;
+    // then the hooks, in registration order.
     dispatcher.add(JACKSON_HANDLER, (event) => run(event.directory_id, (set) => mirrorEvent(set, event)), true)
+    hooks.each((key, handler) => dispatcher.add(key, handler, true))
     dispatcher.add(WEBHOOK_HANDLER, webhookHandler((id) => directories.get(id), options.events.webhookTimeout), false)
     await dispatcher.start()
 

@@ -1,17 +1,20 @@
-// Delivers recorded events to their handlers: each handler (an onScimEvent hook, or the webhooks) has a
-// cursor per directory, claimed with a lease so that one instance at a time delivers a directory's
-// events to that handler, one after another, in order. A failure is retried with exponential backoff,
-// holding back the directory's later events for that handler; after the last attempt the event is kept
-// as failed (listable, replayable) and the cursor moves on. Delivery is at-least-once: a process that
-// dies after a handler ran but before its cursor moved runs it again after restart, so handlers use the
-// event id to recognise a repeat.
+// Delivers recorded events to their handlers. Handlers form two groups: the awaited ones (jackson's copy,
+// then the onScimEvent hooks, in registration order), which a SCIM response waits for within its budget,
+// and the webhooks, which it never waits for. Within a group, each event is offered to the handlers in
+// their order; each handler keeps its own cursor per directory, so one in backoff holds back only its
+// own later events, and one that succeeded is never run again for that event. A cursor is claimed with
+// a lease (renewed before every attempt, longer than any attempt) so that one instance at a time
+// delivers a directory's events to a handler. After the last attempt an event is kept as failed
+// (listable, replayable) and the cursor moves on. Delivery is at-least-once: a process that dies after
+// a handler ran but before its cursor moved runs it again after restart, so handlers use the event id
+// to recognise a repeat.
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { EventQueue, RecordedEvent } from '../store/types.js'
 import type { ScimEvent } from '../types.js'
 
 export interface DeliveryOptions {
-  /** How long a SCIM response waits for the hooks to handle its events (ms). */
+  /** How long a SCIM response waits for the awaited handlers to handle its events (ms). */
   budget: number
   /** Attempts per event and handler before it is kept as failed. */
   maxAttempts: number
@@ -27,6 +30,7 @@ export interface DeliveryOptions {
 }
 
 type Run = (event: ScimEvent) => Promise<void>
+type Group = 'awaited' | 'background'
 
 const BATCH = 20
 // On close, calls still in flight get this long before their claims are released anyway.
@@ -34,10 +38,11 @@ const CLOSE_GRACE = 2000
 
 export class Dispatcher {
   readonly owner = randomUUID()
-  private readonly handlers = new Map<string, { run: Run, awaited: boolean }>()
+  /** In delivery order. */
+  private readonly handlers = new Map<string, { run: Run, group: Group }>()
   private readonly running = new Map<string, Promise<void>>()
   private readonly again = new Set<string>()
-  private readonly timers = new Set<NodeJS.Timeout>()
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout, due: number }>()
   private readonly registering: Array<Promise<void>> = []
   private poller: NodeJS.Timeout | undefined
   private closed = false
@@ -46,14 +51,10 @@ export class Dispatcher {
 
   /** `awaited`: a SCIM response waits (within the budget) for this handler; webhooks are not awaited. */
   add (key: string, run: Run, awaited: boolean): void {
-    this.handlers.set(key, { run, awaited })
+    this.handlers.set(key, { run, group: awaited ? 'awaited' : 'background' })
     const registering = this.queue.registerHandler(key, Date.now())
     registering.catch((err) => this.log.error({ err, handler: key }, 'registering an event handler failed'))
     this.registering.push(registering)
-  }
-
-  handler (key: string): Run | undefined {
-    return this.handlers.get(key)?.run
   }
 
   async start (): Promise<void> {
@@ -65,16 +66,11 @@ export class Dispatcher {
 
   /** Delivers a directory's new events; resolves when the awaited handlers are done with them, or the budget is spent. */
   async deliver (directoryId: string): Promise<void> {
-    const awaited: Array<Promise<void>> = []
-    for (const [key, { awaited: wait }] of this.handlers) {
-      const drained = this.drain(directoryId, key)
-      if (wait) awaited.push(drained)
-    }
-    if (awaited.length === 0) return
+    this.drain(directoryId, 'background').catch(() => {})
     let timer: NodeJS.Timeout | undefined
     const budget = new Promise<void>((resolve) => { timer = setTimeout(resolve, this.options.budget) })
     try {
-      await Promise.race([Promise.all(awaited), budget])
+      await Promise.race([this.drain(directoryId, 'awaited'), budget])
     } finally {
       clearTimeout(timer)
     }
@@ -90,22 +86,26 @@ export class Dispatcher {
   async close (): Promise<void> {
     this.closed = true
     clearInterval(this.poller)
-    for (const timer of this.timers) clearTimeout(timer)
+    for (const { timer } of this.timers.values()) clearTimeout(timer)
     this.timers.clear()
     await Promise.race([Promise.allSettled([...this.running.values()]), new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE).unref())])
   }
 
+  private keys (group: Group): string[] {
+    return [...this.handlers].filter(([, handler]) => handler.group === group).map(([key]) => key)
+  }
+
   private sweep (): void {
     if (this.closed) return
-    for (const key of this.handlers.keys()) {
-      this.queue.pendingDirectories(key).then((directories) => {
-        for (const directoryId of directories) this.drain(directoryId, key).catch(() => {})
+    for (const group of ['awaited', 'background'] as const) {
+      Promise.all(this.keys(group).map((key) => this.queue.pendingDirectories(key))).then((lists) => {
+        for (const directoryId of new Set(lists.flat())) this.drain(directoryId, group).catch(() => {})
       }, (err) => this.log.error({ err }, 'looking for undelivered events failed'))
     }
   }
 
-  private drain (directoryId: string, key: string): Promise<void> {
-    const slot = `${directoryId}\u0000${key}`
+  private drain (directoryId: string, group: Group): Promise<void> {
+    const slot = `${directoryId}\u0000${group}`
     const running = this.running.get(slot)
     if (running !== undefined) {
       // The loop in flight may have looked already: make it look once more before it stops.
@@ -115,53 +115,62 @@ export class Dispatcher {
     const loop = (async () => {
       do {
         this.again.delete(slot)
-        await this.drainOnce(directoryId, key)
+        await this.drainOnce(directoryId, group)
       } while (this.again.has(slot) && !this.closed)
     })().catch((err) => {
-      this.log.error({ err, directoryId, handler: key }, 'event delivery failed')
+      this.log.error({ err, directoryId }, 'event delivery failed')
     }).finally(() => this.running.delete(slot))
     this.running.set(slot, loop)
     return loop
   }
 
-  private async drainOnce (directoryId: string, key: string): Promise<void> {
-    const handler = this.handlers.get(key)
-    if (handler === undefined || this.closed) return
+  private async drainOnce (directoryId: string, group: Group): Promise<void> {
     const { lease, maxAttempts } = this.options
-    let cursor = await this.queue.claim(directoryId, key, this.owner, Date.now(), lease)
-    if (cursor === null) return // another instance delivers this directory's events to this handler
+    // The handlers of the group whose cursor this instance holds and that may go on: where each stands.
+    const active = new Map<string, { lastSeq: number, attempts: number }>()
+    const claimed: string[] = []
     try {
-      if (cursor.nextAttemptAt > Date.now()) {
-        this.later(directoryId, key, cursor.nextAttemptAt - Date.now())
-        return
+      for (const key of this.keys(group)) {
+        if (this.closed) return
+        const cursor = await this.queue.claim(directoryId, key, this.owner, Date.now(), lease)
+        if (cursor === null) continue // another instance delivers this directory's events to this handler
+        claimed.push(key)
+        if (cursor.nextAttemptAt > Date.now()) this.later(directoryId, group, cursor.nextAttemptAt - Date.now())
+        else active.set(key, { lastSeq: cursor.lastSeq, attempts: cursor.attempts })
       }
-      let { lastSeq, attempts } = cursor
-      while (!this.closed) {
-        const batch = await this.queue.next(directoryId, lastSeq, BATCH)
+      while (active.size > 0 && !this.closed) {
+        const from = Math.min(...[...active.values()].map((state) => state.lastSeq))
+        const batch = await this.queue.next(directoryId, from, BATCH)
         if (batch.length === 0) return
         for (const event of batch) {
-          const error = await this.attempt(handler.run, event)
-          if (error === undefined) {
-            await this.queue.advance(directoryId, key, this.owner, event.seq)
-          } else if (attempts + 1 >= maxAttempts) {
-            this.log.error({ directoryId, handler: key, event: event.id, attempts: attempts + 1, error }, 'event delivery failed for good: kept as failed')
-            await this.queue.advance(directoryId, key, this.owner, event.seq, { attempts: attempts + 1, error, now: Date.now() })
-          } else {
-            const delay = Math.min(this.options.backoff * 2 ** attempts, this.options.maxBackoff)
-            this.log.warn({ directoryId, handler: key, event: event.id, attempt: attempts + 1, retryIn: delay, error }, 'event delivery failed: will retry')
-            await this.queue.retryLater(directoryId, key, this.owner, attempts + 1, Date.now() + delay, error)
-            this.later(directoryId, key, delay)
-            return
+          for (const [key, { lastSeq, attempts }] of active) {
+            if (lastSeq >= event.seq) continue
+            // Renewed before every attempt, and longer than one: no other instance can take over meanwhile.
+            if (!await this.queue.renew(directoryId, key, this.owner, Date.now(), lease)) {
+              active.delete(key)
+              continue
+            }
+            const error = await this.attempt(this.handlers.get(key)!.run, event)
+            if (error === undefined) {
+              if (await this.queue.advance(directoryId, key, this.owner, event.seq)) active.set(key, { lastSeq: event.seq, attempts: 0 })
+              else active.delete(key)
+            } else if (attempts + 1 >= maxAttempts) {
+              this.log.error({ directoryId, handler: key, event: event.id, attempts: attempts + 1, error }, 'event delivery failed for good: kept as failed')
+              const moved = await this.queue.advance(directoryId, key, this.owner, event.seq, { attempts: attempts + 1, error, now: Date.now() })
+              if (moved) active.set(key, { lastSeq: event.seq, attempts: 0 })
+              else active.delete(key)
+            } else {
+              const delay = Math.min(this.options.backoff * 2 ** attempts, this.options.maxBackoff)
+              this.log.warn({ directoryId, handler: key, event: event.id, attempt: attempts + 1, retryIn: delay, error }, 'event delivery failed: will retry')
+              await this.queue.retryLater(directoryId, key, this.owner, attempts + 1, Date.now() + delay, error)
+              active.delete(key) // held back: this handler's later events wait for this one
+              this.later(directoryId, group, delay)
+            }
           }
-          lastSeq = event.seq
-          attempts = 0
         }
-        // Renew the claim between batches; losing it (after a long stall) hands the rest to its new owner.
-        cursor = await this.queue.claim(directoryId, key, this.owner, Date.now(), lease)
-        if (cursor === null || cursor.lastSeq !== lastSeq) return
       }
     } finally {
-      await this.queue.release(directoryId, key, this.owner).catch(() => {})
+      for (const key of claimed) await this.queue.release(directoryId, key, this.owner).catch(() => {})
     }
   }
 
@@ -180,13 +189,21 @@ export class Dispatcher {
     }
   }
 
-  private later (directoryId: string, key: string, delay: number): void {
+  // One timer per directory and group, for the earliest retry due; the drain it starts schedules the next.
+  private later (directoryId: string, group: Group, delay: number): void {
     if (this.closed) return
+    const slot = `${directoryId}\u0000${group}`
+    const due = Date.now() + Math.max(delay, 0)
+    const scheduled = this.timers.get(slot)
+    if (scheduled !== undefined) {
+      if (scheduled.due <= due) return
+      clearTimeout(scheduled.timer)
+    }
     const timer = setTimeout(() => {
-      this.timers.delete(timer)
-      this.drain(directoryId, key).catch(() => {})
+      this.timers.delete(slot)
+      this.drain(directoryId, group).catch(() => {})
     }, Math.max(delay, 0))
     timer.unref()
-    this.timers.add(timer)
+    this.timers.set(slot, { timer, due })
   }
 }

@@ -55,14 +55,22 @@ export class MemoryEventQueue implements EventQueue {
     return (this.events.get(directoryId) ?? []).slice(afterSeq, afterSeq + limit)
   }
 
-  async advance (directoryId: string, handler: string, owner: string, seq: number, failed?: { attempts: number, error: string, now: number }): Promise<void> {
+  async renew (directoryId: string, handler: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
     const cursor = this.cursors.get(`${directoryId}\u0000${handler}`)
-    if (cursor === undefined || cursor.owner !== owner || cursor.lastSeq >= seq) return
+    if (cursor?.owner !== owner) return false
+    cursor.leaseUntil = now + leaseMs
+    return true
+  }
+
+  async advance (directoryId: string, handler: string, owner: string, seq: number, failed?: { attempts: number, error: string, now: number }): Promise<boolean> {
+    const cursor = this.cursors.get(`${directoryId}\u0000${handler}`)
+    if (cursor === undefined || cursor.owner !== owner || cursor.lastSeq >= seq) return false
     Object.assign(cursor, { lastSeq: seq, attempts: 0, nextAttemptAt: 0, lastError: null })
     if (failed !== undefined) {
       const event = this.events.get(directoryId)![seq - 1]
       this.failed.set(`${event.id}\u0000${handler}`, { event, handler, attempts: failed.attempts, error: failed.error, failedAt: failed.now })
     }
+    return true
   }
 
   async retryLater (directoryId: string, handler: string, owner: string, attempts: number, nextAttemptAt: number, error: string): Promise<void> {

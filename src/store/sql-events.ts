@@ -129,16 +129,25 @@ export class SqlEventQueue implements EventQueue {
     return rows.map(fromRow)
   }
 
-  async advance (directoryId: string, handler: string, owner: string, seq: number, failed?: { attempts: number, error: string, now: number }): Promise<void> {
-    // The failure first, then the cursor: a crash between them leaves the event to be tried again (and
-    // its failure recorded once), never a cursor past an event whose failure was not kept.
+  async renew (directoryId: string, handler: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
+    const { changes } = await this.db.query(`UPDATE ${CURSORS} SET lease_until = ? WHERE directory_id = ? AND handler = ? AND owner = ?`,
+      [now + leaseMs, directoryId, handler, owner])
+    return changes === 1
+  }
+
+  async advance (directoryId: string, handler: string, owner: string, seq: number, failed?: { attempts: number, error: string, now: number }): Promise<boolean> {
+    // The failure first, then the cursor: a crash between them leaves the event to be tried again (its
+    // failure is recorded once), never a cursor past an event whose failure was not kept.
     if (failed !== undefined) {
+      const { rows } = await this.db.query(`SELECT 1 AS held FROM ${CURSORS} WHERE directory_id = ? AND handler = ? AND owner = ?`, [directoryId, handler, owner])
+      if (rows.length === 0) return false
       const { rows: [event] } = await this.db.query<{ id: string }>(`SELECT id FROM ${EVENTS} WHERE directory_id = ? AND seq = ?`, [directoryId, seq])
       await this.db.query(insertIgnore(this.db.dialect, FAILURES, ['event_id', 'handler', 'attempts', 'error', 'failed_at']), [event.id, handler, failed.attempts, failed.error, failed.now])
     }
-    await this.db.query(
+    const { changes } = await this.db.query(
       `UPDATE ${CURSORS} SET last_seq = ?, attempts = 0, next_attempt_at = 0, last_error = NULL WHERE directory_id = ? AND handler = ? AND owner = ? AND last_seq < ?`,
       [seq, directoryId, handler, owner, seq])
+    return changes === 1
   }
 
   async retryLater (directoryId: string, handler: string, owner: string, attempts: number, nextAttemptAt: number, error: string): Promise<void> {

@@ -115,8 +115,13 @@ export interface EventQueue {
   claim(directoryId: string, handler: string, owner: string, now: number, leaseMs: number): Promise<Cursor | null>
   /** The events after `afterSeq`, in order. */
   next(directoryId: string, afterSeq: number, limit: number): Promise<RecordedEvent[]>
-  /** Moves the cursor (held by `owner`): delivered, or given up on (then `failed` is recorded too). */
-  advance(directoryId: string, handler: string, owner: string, seq: number, failed?: { attempts: number, error: string, now: number }): Promise<void>
+  /** Extends the claim; false when `owner` no longer holds it. */
+  renew(directoryId: string, handler: string, owner: string, now: number, leaseMs: number): Promise<boolean>
+  /**
+   * Moves the cursor (held by `owner`) past `seq`: delivered, or given up on (then `failed` is recorded
+   * too). False when `owner` no longer holds it, and then nothing is written.
+   */
+  advance(directoryId: string, handler: string, owner: string, seq: number, failed?: { attempts: number, error: string, now: number }): Promise<boolean>
   /** Records a failed attempt and when to try again. */
   retryLater(directoryId: string, handler: string, owner: string, attempts: number, nextAttemptAt: number, error: string): Promise<void>
   release(directoryId: string, handler: string, owner: string): Promise<void>

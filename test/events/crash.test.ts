@@ -1,0 +1,96 @@
+// kill -9 between recording an event and delivering it: the next process on the same database delivers
+// it. The first child's hook SIGKILLs its own process, so the change and its event are stored (same
+// transaction) but the delivery never completes; a second child on the same database picks it up once
+// the dead process's claim (a 1 s lease) has expired.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import t, { type Test } from 'tap'
+import type { DbOptions, Directory, ScimEvent } from '../../src/index.js'
+import { scimUser, sqliteFile } from '../helpers/app.js'
+import { withService } from '../helpers/services.js'
+import { SCIM, until } from './support.js'
+
+const script = fileURLToPath(new URL('./children/crash-app.ts', import.meta.url))
+
+interface Child {
+  proc: ChildProcess
+  /** Every JSON line printed so far. */
+  lines: any[]
+  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  ready: { ready: string, directory?: Directory }
+}
+
+async function startChild (t: Test, mode: 'die' | 'collect', db: DbOptions): Promise<Child> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', script, mode, JSON.stringify(db)], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const lines: any[] = []
+  let pending = ''
+  let stderr = ''
+  proc.stdout!.on('data', (chunk) => {
+    pending += chunk
+    const parts = pending.split('\n')
+    pending = parts.pop()!
+    for (const line of parts) if (line.trim() !== '') lines.push(JSON.parse(line))
+  })
+  proc.stderr!.on('data', (chunk) => { stderr += chunk })
+  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })))
+  let gone = false
+  exited.then(() => { gone = true }, () => {})
+  t.teardown(async () => {
+    if (gone) return
+    proc.kill('SIGTERM')
+    const killer = setTimeout(() => proc.kill('SIGKILL'), 5000)
+    await exited
+    clearTimeout(killer)
+  })
+  try {
+    await until(`the ${mode} child to listen`, () => {
+      if (gone) throw new Error(`the ${mode} child exited before listening: ${stderr}`)
+      return lines.some((l) => l.ready !== undefined)
+    }, 30_000)
+  } catch (err) {
+    proc.kill('SIGKILL')
+    throw err
+  }
+  return { proc, lines, exited, ready: lines.find((l) => l.ready !== undefined) }
+}
+
+async function crashAndRestart (t: Test, db: DbOptions): Promise<void> {
+  const userName = 'crash.victim@acme.example.com'
+  const first = await startChild(t, 'die', db)
+  const directory = first.ready.directory!
+  const auth = { authorization: `Bearer ${directory.scim.secret}` }
+  const scimBase = (url: string) => `${url}/api/scim/v2.0/${directory.id}`
+
+  const post = await fetch(`${scimBase(first.ready.ready)}/Users`, {
+    method: 'POST', headers: { ...auth, 'content-type': SCIM }, body: JSON.stringify(scimUser(userName))
+  }).then((res) => `answered ${res.status}`, (err: Error) => `failed: ${err.message}`)
+  t.match(post, /^failed/, `the request died with the process (${post})`)
+  t.same(await first.exited, { code: null, signal: 'SIGKILL' }, 'the first process was SIGKILLed (by its hook)')
+  t.same(first.lines.filter((l) => l.event !== undefined), [], 'the first process never delivered the event')
+
+  const started = Date.now()
+  const second = await startChild(t, 'collect', db)
+  const delivered = () => second.lines.filter((l) => l.event !== undefined).map((l) => l.event as ScimEvent)
+  await until('the event to be delivered after restart', () => delivered().some((e) => e.event === 'user.created' && e.data.email === userName), 20_000)
+  t.comment(`delivered ${Date.now() - started} ms after the second process was started`)
+  await new Promise((resolve) => setTimeout(resolve, 800)) // room for a redelivery to show (pollInterval 200)
+
+  const events = delivered()
+  t.equal(events.length, 1, 'one event delivered after the restart, once')
+  const [event] = events
+  t.match(event, { event: 'user.created', directory_id: directory.id, id: String, created: String, data: { email: userName } }, 'the user.created event of the POSTed user')
+
+  const res = await fetch(`${scimBase(second.ready.ready)}/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`, { headers: auth })
+  t.equal(res.status, 200, 'the restarted app answers SCIM')
+  const list = await res.json() as { totalResults: number, Resources: Array<{ id: string, userName: string }> }
+  t.equal(list.totalResults, 1, 'the user was stored before the crash')
+  t.equal(list.Resources[0]?.id, event.data.id, 'and the delivered event is that user\'s')
+}
+
+t.test('sqlite file: an event recorded before kill -9 is delivered after the next start', async (t) => {
+  await crashAndRestart(t, sqliteFile(t))
+})
+
+t.test('PostgreSQL: an event recorded before kill -9 is delivered after the next start', async (t) => {
+  await withService(t, 'postgres', 'ev_crash_restart', (st, db) => crashAndRestart(st, db))
+})
