@@ -122,3 +122,30 @@ t.test('an unparseable filter answers 400 invalidFilter, not 500', async (t) => 
   t.equal(res.statusCode, 400)
   t.equal(res.json().scimType, 'invalidFilter')
 })
+
+t.test('a body over bodyLimit answers 413 in SCIM format, and nothing is stored', async (t) => {
+  const app = await buildApp(t, mem, { bodyLimit: 2048 })
+  const directory = await createDirectory(app, 'acme')
+  const base = `/api/scim/v2.0/${directory.id}`
+  const headers = { authorization: `Bearer ${directory.scim.secret}`, 'content-type': SCIM }
+  const big = scimUser('big@acme.example.com', { title: 'x'.repeat(4096) })
+  const res = await app.inject({ method: 'POST', url: `${base}/Users`, headers, payload: JSON.stringify(big) })
+  t.equal(res.statusCode, 413)
+  t.match(res.headers['content-type'], SCIM)
+  t.match(res.json(), { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '413' })
+  const small = await app.inject({ method: 'POST', url: `${base}/Users`, headers, payload: JSON.stringify(scimUser('small@acme.example.com')) })
+  t.equal(small.statusCode, 201, 'a body within the limit is accepted')
+  const list = await app.inject({ method: 'GET', url: `${base}/Users`, headers })
+  t.equal(list.json().totalResults, 1, 'only the small user was stored')
+})
+
+t.test('requests.handle answers a deactivated directory 403 and unknown resource types 404, in SCIM format', async (t) => {
+  const { app, directory } = await setup(t)
+  const request = { method: 'GET', body: undefined, directoryId: directory.id, resourceType: 'users', resourceId: undefined, apiSecret: directory.scim.secret, query: {} }
+  t.equal((await app.directorySync.requests.handle({ ...request, resourceType: 'devices' })).status, 404)
+  t.equal((await app.directorySync.requests.handle({ ...request, method: 'OPTIONS' })).status, 405)
+  await app.directorySync.directories.update(directory.id, { deactivated: true })
+  const answer = await app.directorySync.requests.handle(request)
+  t.equal(answer.status, 403)
+  t.equal(answer.data.status, '403')
+})
