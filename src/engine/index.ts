@@ -20,6 +20,8 @@ import { JACKSON_HANDLER, jacksonEvent, jacksonGroup, jacksonUser, mirrorEvent }
 
 /** Lanes per registration where the database takes concurrent calls (PostgreSQL, MySQL, Redis, mem). */
 const PARALLEL_LANES = 4
+/** Lanes for the plugin's own writes (one directory's writes are serial; the store's pool has 4 connections). */
+const WRITE_LANES = 4
 
 export interface Engine {
   /** Everything but `requests`, which the SCIM layer answers. */
@@ -52,6 +54,11 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     const locks = sets.map(() => database.serialLock ?? new Mutex())
     const lanes = new Lanes(sets, locks)
     storage = await openStorage(database.options, database.serialLock)
+    // SCIM writes no longer touch jackson, so they queue apart from jackson's lanes (where its copy is
+    // kept): one directory's writes in order, other directories' alongside. On sqlite a write must hold
+    // the one lock every writer to the file takes (see store/sql.ts).
+    const writeLocks = database.serialLock ? [database.serialLock] : Array.from({ length: WRITE_LANES }, () => new Mutex())
+    const writes = new Lanes(writeLocks.map(() => null), writeLocks)
     let closed = false
     const run = <R>(key: string | undefined, fn: (set: JacksonDirectorySync) => Promise<R>): Promise<R> => {
       if (closed) return Promise.reject(new ClosedError())
@@ -62,9 +69,9 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     const controller = buildController(run, sets[0].providers(), opened.resources, database.options.pageLimit as number, directories)
 
     const dispatcher = new Dispatcher(opened.events, options.events, log.child({ component: 'events' }))
-    // jackson's copy first, from the queue too, so that a crash after a commit cannot leave it behind;
-    // then the hooks, in registration order.
-    dispatcher.add(JACKSON_HANDLER, (event) => run(event.directory_id, (set) => mirrorEvent(set, event)), true)
+    // jackson's copy is kept from the queue too, so that a crash after a commit cannot leave it behind;
+    // nothing on the wire or in the controller reads it, so no response waits for it.
+    dispatcher.add(JACKSON_HANDLER, (event) => run(event.directory_id, (set) => mirrorEvent(set, event)), false)
     hooks.each((key, handler) => dispatcher.add(key, handler, true))
     dispatcher.add(WEBHOOK_HANDLER, webhookHandler((id) => directories.get(id), options.events.webhookTimeout), false)
     await dispatcher.start()
@@ -73,7 +80,7 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
       store: opened.resources,
       // The directory's lane orders its writes in this process; the transaction (and its directory lock)
       // across processes. The change and its events are stored together; jackson's copy follows from the events.
-      write: (directory, fn) => run(directory.id, async () => {
+      write: (directory, fn) => writes.run(directory.id, async () => {
         const { outcome, events } = await opened.atomically(directory.id, async (scope) => {
           const outcome = await fn(scope.resources)
           const created = Date.now()
@@ -110,6 +117,7 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
         if (closed) return
         closed = true
         await dispatcher.close()
+        await writes.idle()
         await lanes.idle()
         await opened.close()
         await lease.release()

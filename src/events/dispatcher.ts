@@ -1,9 +1,9 @@
-// Delivers recorded events to their handlers. Handlers form two groups: the awaited ones (jackson's copy,
-// then the onScimEvent hooks, in registration order), which a SCIM response waits for within its budget,
-// and the webhooks, which it never waits for. Within a group, each event is offered to the handlers in
+// Delivers recorded events to their handlers. Handlers form two groups: the awaited ones (the
+// onScimEvent hooks, in registration order), which a SCIM response waits for within its budget, and the
+// background ones (jackson's copy, the webhooks), which it never waits for. Within a group, each event is offered to the handlers in
 // their order; each handler keeps its own cursor per directory, so one in backoff holds back only its
 // own later events, and one that succeeded is never run again for that event. A cursor is claimed with
-// a lease (renewed before every attempt, longer than any attempt) so that one instance at a time
+// a lease (renewed so that it outlasts every attempt) so that one instance at a time
 // delivers a directory's events to a handler. After the last attempt an event is kept as failed
 // (listable, replayable) and the cursor moves on. Delivery is at-least-once: a process that dies after
 // a handler ran but before its cursor moved runs it again after restart, so handlers use the event id
@@ -126,38 +126,47 @@ export class Dispatcher {
 
   private async drainOnce (directoryId: string, group: Group): Promise<void> {
     const { lease, maxAttempts } = this.options
-    // The handlers of the group whose cursor this instance holds and that may go on: where each stands.
-    const active = new Map<string, { lastSeq: number, attempts: number }>()
+    // The handlers of the group whose cursor this instance holds and that may go on: where each stands,
+    // and when its claim was last extended.
+    const active = new Map<string, { lastSeq: number, attempts: number, renewed: number }>()
     const claimed: string[] = []
+    // A claim lasts `lease`; an attempt at most `handlerTimeout`. Renewed when less than that (and a
+    // margin) is left, no other instance can take the cursor during an attempt.
+    const renewAfter = Math.max(lease - this.options.handlerTimeout - 1000, 0)
     try {
       for (const key of this.keys(group)) {
         if (this.closed) return
-        const cursor = await this.queue.claim(directoryId, key, this.owner, Date.now(), lease)
+        const claimedAt = Date.now()
+        const cursor = await this.queue.claim(directoryId, key, this.owner, claimedAt, lease)
         if (cursor === null) continue // another instance delivers this directory's events to this handler
         claimed.push(key)
         if (cursor.nextAttemptAt > Date.now()) this.later(directoryId, group, cursor.nextAttemptAt - Date.now())
-        else active.set(key, { lastSeq: cursor.lastSeq, attempts: cursor.attempts })
+        else active.set(key, { lastSeq: cursor.lastSeq, attempts: cursor.attempts, renewed: claimedAt })
       }
       while (active.size > 0 && !this.closed) {
         const from = Math.min(...[...active.values()].map((state) => state.lastSeq))
         const batch = await this.queue.next(directoryId, from, BATCH)
         if (batch.length === 0) return
+        const last = batch.length < BATCH // the loop's `again` flag covers what is recorded meanwhile
         for (const event of batch) {
-          for (const [key, { lastSeq, attempts }] of active) {
+          for (const [key, { lastSeq, attempts, renewed: lastRenewed }] of active) {
             if (lastSeq >= event.seq) continue
-            // Renewed before every attempt, and longer than one: no other instance can take over meanwhile.
-            if (!await this.queue.renew(directoryId, key, this.owner, Date.now(), lease)) {
-              active.delete(key)
-              continue
+            let renewed = lastRenewed
+            if (Date.now() - renewed > renewAfter) {
+              renewed = Date.now()
+              if (!await this.queue.renew(directoryId, key, this.owner, renewed, lease)) {
+                active.delete(key)
+                continue
+              }
             }
             const error = await this.attempt(this.handlers.get(key)!.run, event)
             if (error === undefined) {
-              if (await this.queue.advance(directoryId, key, this.owner, event.seq)) active.set(key, { lastSeq: event.seq, attempts: 0 })
+              if (await this.queue.advance(directoryId, key, this.owner, event.seq)) active.set(key, { lastSeq: event.seq, attempts: 0, renewed })
               else active.delete(key)
             } else if (attempts + 1 >= maxAttempts) {
               this.log.error({ directoryId, handler: key, event: event.id, attempts: attempts + 1, error }, 'event delivery failed for good: kept as failed')
               const moved = await this.queue.advance(directoryId, key, this.owner, event.seq, { attempts: attempts + 1, error, now: Date.now() })
-              if (moved) active.set(key, { lastSeq: event.seq, attempts: 0 })
+              if (moved) active.set(key, { lastSeq: event.seq, attempts: 0, renewed })
               else active.delete(key)
             } else {
               const delay = Math.min(this.options.backoff * 2 ** attempts, this.options.maxBackoff)
@@ -168,6 +177,7 @@ export class Dispatcher {
             }
           }
         }
+        if (last) return
       }
     } finally {
       for (const key of claimed) await this.queue.release(directoryId, key, this.owner).catch(() => {})

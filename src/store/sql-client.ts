@@ -27,6 +27,11 @@ export interface SqlConnection {
   type: 'sqlite' | 'postgres' | 'mysql' | 'mariadb'
   url: string
   ssl?: unknown
+  /**
+   * PostgreSQL: commit without waiting for the disk (synchronous_commit off). For bookkeeping whose
+   * loss in a crash only repeats work (delivery cursors: an event is then delivered again).
+   */
+  asyncCommit?: boolean
 }
 
 const POOL_SIZE = 4
@@ -100,8 +105,10 @@ function numbered (sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`)
 }
 
-function postgresClient ({ url, ssl }: SqlConnection): SqlClient {
-  const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE, ssl: ssl as pg.PoolConfig['ssl'] })
+function postgresClient ({ url, ssl, asyncCommit }: SqlConnection): SqlClient {
+  const pool = new pg.Pool({
+    connectionString: url, max: POOL_SIZE, ssl: ssl as pg.PoolConfig['ssl'], ...(asyncCommit ? { options: '-c synchronous_commit=off' } : {})
+  })
   pool.on('error', () => {}) // an idle client's error: the next query reports it
   const on = (client: pg.Pool | pg.PoolClient): Query => async <T>(sql: string, params: unknown[] = []) => {
     const result = await client.query(numbered(sql), params)

@@ -56,9 +56,18 @@ export function eventTables (dialect: Dialect): string[] {
   ]
 }
 
-export async function lockDirectory (executor: Executor, directoryId: string): Promise<void> {
+/** Locks the directory's head row for the rest of the transaction; answers the last event number. */
+export async function lockDirectory (executor: Executor, directoryId: string): Promise<number> {
+  if (executor.dialect !== 'mysql') {
+    // One round trip: create the row if need be, lock it, and read it.
+    const { rows: [{ head }] } = await executor.query<{ head: number | string }>(
+      `INSERT INTO ${HEADS} (directory_id, head) VALUES (?, 0) ON CONFLICT (directory_id) DO UPDATE SET head = ${HEADS}.head RETURNING head`, [directoryId])
+    return Number(head)
+  }
   await executor.query(insertIgnore(executor.dialect, HEADS, ['directory_id', 'head']), [directoryId, 0])
   await executor.query(`UPDATE ${HEADS} SET head = head WHERE directory_id = ?`, [directoryId])
+  const { rows: [{ head }] } = await executor.query<{ head: number | string }>(`SELECT head FROM ${HEADS} WHERE directory_id = ?`, [directoryId])
+  return Number(head)
 }
 
 interface EventRow { directory_id: string, seq: number | string, id: string, payload: string, created_at: number | string }
@@ -67,25 +76,22 @@ const fromRow = (row: EventRow): RecordedEvent => ({
   seq: Number(row.seq), id: row.id, directoryId: row.directory_id, payload: JSON.parse(row.payload), createdAt: Number(row.created_at)
 })
 
-/** Inside the write's transaction, after lockDirectory. */
+/** Inside the write's transaction, after lockDirectory (which answered `head`). */
 export async function recordEvents (
-  executor: Executor, directoryId: string, events: Array<{ id: string, payload: Record<string, unknown>, createdAt: number }>
+  executor: Executor, directoryId: string, head: number, events: Array<{ id: string, payload: Record<string, unknown>, createdAt: number }>
 ): Promise<RecordedEvent[]> {
   if (events.length === 0) return []
-  const { rows: [{ head }] } = await executor.query<{ head: number | string }>(`SELECT head FROM ${HEADS} WHERE directory_id = ?`, [directoryId])
-  let seq = Number(head)
-  const recorded: RecordedEvent[] = []
-  for (const event of events) {
-    seq++
-    await executor.query(`INSERT INTO ${EVENTS} (directory_id, seq, id, payload, created_at) VALUES (?, ?, ?, ?, ?)`,
-      [directoryId, seq, event.id, JSON.stringify(event.payload), event.createdAt])
-    recorded.push({ seq, id: event.id, directoryId, payload: event.payload, createdAt: event.createdAt })
-  }
-  await executor.query(`UPDATE ${HEADS} SET head = ? WHERE directory_id = ?`, [seq, directoryId])
+  const recorded = events.map((event, i): RecordedEvent => ({ seq: head + i + 1, id: event.id, directoryId, payload: event.payload, createdAt: event.createdAt }))
+  await executor.query(`INSERT INTO ${EVENTS} (directory_id, seq, id, payload, created_at) VALUES ${recorded.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
+    recorded.flatMap((e) => [directoryId, e.seq, e.id, JSON.stringify(e.payload), e.createdAt]))
+  await executor.query(`UPDATE ${HEADS} SET head = ? WHERE directory_id = ?`, [head + recorded.length, directoryId])
   return recorded
 }
 
 export class SqlEventQueue implements EventQueue {
+  // Cursors known to exist: rows are never deleted, so once seen they need no look-up again.
+  private readonly knownCursors = new Set<string>()
+
   constructor (private readonly db: Executor) {}
 
   async registerHandler (handler: string, now: number): Promise<void> {
@@ -101,19 +107,31 @@ export class SqlEventQueue implements EventQueue {
 
   async claim (directoryId: string, handler: string, owner: string, now: number, leaseMs: number): Promise<Cursor | null> {
     await this.ensureCursor(directoryId, handler)
-    const { changes } = await this.db.query(
-      `UPDATE ${CURSORS} SET owner = ?, lease_until = ? WHERE directory_id = ? AND handler = ? AND (owner IS NULL OR owner = ? OR lease_until < ?)`,
-      [owner, now + leaseMs, directoryId, handler, owner, now])
-    if (changes !== 1) return null
-    const { rows: [row] } = await this.db.query<{ last_seq: number | string, attempts: number | string, next_attempt_at: number | string, last_error: string | null }>(
-      `SELECT last_seq, attempts, next_attempt_at, last_error FROM ${CURSORS} WHERE directory_id = ? AND handler = ?`, [directoryId, handler])
+    const claim = `UPDATE ${CURSORS} SET owner = ?, lease_until = ? WHERE directory_id = ? AND handler = ? AND (owner IS NULL OR owner = ? OR lease_until < ?)`
+    const params = [owner, now + leaseMs, directoryId, handler, owner, now]
+    type Row = { last_seq: number | string, attempts: number | string, next_attempt_at: number | string, last_error: string | null }
+    let row: Row | undefined
+    if (this.db.dialect === 'mysql') {
+      const { changes } = await this.db.query(claim, params)
+      if (changes !== 1) return null
+      row = (await this.db.query<Row>(`SELECT last_seq, attempts, next_attempt_at, last_error FROM ${CURSORS} WHERE directory_id = ? AND handler = ?`, [directoryId, handler])).rows[0]
+    } else {
+      // One round trip where the database can answer the row it updated.
+      row = (await this.db.query<Row>(`${claim} RETURNING last_seq, attempts, next_attempt_at, last_error`, params)).rows[0]
+      if (row === undefined) return null
+    }
     return { lastSeq: Number(row.last_seq), attempts: Number(row.attempts), nextAttemptAt: Number(row.next_attempt_at), lastError: row.last_error }
   }
 
   // A handler's first cursor in a directory starts after the events recorded before the handler was first registered.
   private async ensureCursor (directoryId: string, handler: string): Promise<void> {
+    const known = `${directoryId}\u0000${handler}`
+    if (this.knownCursors.has(known)) return
     const { rows } = await this.db.query(`SELECT 1 AS found FROM ${CURSORS} WHERE directory_id = ? AND handler = ?`, [directoryId, handler])
-    if (rows.length > 0) return
+    if (rows.length > 0) {
+      this.knownCursors.add(known)
+      return
+    }
     // A handler whose registration has not landed yet starts now, as its registration would have.
     await this.registerHandler(handler, Date.now())
     const { rows: [{ since }] } = await this.db.query<{ since: number | string }>(`SELECT since FROM ${HANDLERS} WHERE handler = ?`, [handler])
@@ -121,6 +139,7 @@ export class SqlEventQueue implements EventQueue {
       `SELECT MAX(seq) AS start FROM ${EVENTS} WHERE directory_id = ? AND created_at < ?`, [directoryId, Number(since)])
     await this.db.query(insertIgnore(this.db.dialect, CURSORS, ['directory_id', 'handler', 'last_seq', 'attempts', 'next_attempt_at', 'last_error', 'owner', 'lease_until']),
       [directoryId, handler, Number(start ?? 0), 0, 0, null, null, 0])
+    this.knownCursors.add(known)
   }
 
   async next (directoryId: string, afterSeq: number, limit: number): Promise<RecordedEvent[]> {

@@ -109,24 +109,41 @@ export interface SerialLock { run<T>(fn: () => Promise<T>): Promise<T> }
 
 export async function openSqlStorage (connection: SqlConnection, serialLock?: SerialLock): Promise<Storage> {
   const client = openSqlClient(connection)
+  // On PostgreSQL the queue's cursors live on connections of their own that do not wait for the disk:
+  // losing the last cursor moves in a crash only delivers those events again. Events themselves are
+  // written with their change, on the main connections, durably.
+  const bookkeeping = client.dialect === 'postgres' ? openSqlClient({ ...connection, asyncCommit: true }) : client
   try {
     await createTables(client, [...ddl(client.dialect), ...eventTables(client.dialect)])
   } catch (err) {
     await client.close()
+    if (bookkeeping !== client) await bookkeeping.close()
     throw err
   }
   const outside: Executor = { ...client, query: client.query, transaction: (fn) => client.transaction(fn), inTransaction: false }
+  const cursors: Executor = { ...bookkeeping, query: bookkeeping.query, transaction: (fn) => bookkeeping.transaction(fn), inTransaction: false }
   return {
     resources: new SqlStore(outside),
-    events: serialLock === undefined ? new SqlEventQueue(outside) : serialised(new SqlEventQueue(outside), serialLock),
+    events: serialLock === undefined ? new SqlEventQueue(cursors) : serialised(new SqlEventQueue(cursors), serialLock),
     durable: true,
     atomically: (directoryId, fn) => client.transaction(async (query) => {
       const executor = inside(client, query)
       // First, so that one directory's writes (and the numbering of its events) follow one order across processes.
-      await lockDirectory(executor, directoryId)
-      return fn({ resources: new SqlStore(executor), record: (dir, events) => recordEvents(executor, dir, events) })
+      let head = await lockDirectory(executor, directoryId)
+      return fn({
+        resources: new SqlStore(executor),
+        record: async (dir, events) => {
+          if (dir !== directoryId) throw new Error(`a write of directory ${directoryId} cannot record events of ${dir}`)
+          const recorded = await recordEvents(executor, dir, head, events)
+          head += recorded.length
+          return recorded
+        }
+      })
     }),
-    close: () => client.close()
+    close: async () => {
+      await client.close()
+      if (bookkeeping !== client) await bookkeeping.close()
+    }
   }
 }
 
@@ -182,11 +199,13 @@ class SqlStore implements ResourceStore {
       where += ` AND ${LOOKUP_COLUMN[lookup.key]} = ?`
       params.push(lookup.key === 'id' ? lookup.value : indexable(lookup.value))
     }
-    const { rows: [{ total }] } = await this.client.query<{ total: number | string }>(`SELECT COUNT(*) AS total FROM ${RESOURCES} WHERE ${where}`, params)
-    if (limit <= 0 || offset >= Number(total)) return { total: Number(total), items: [] }
+    const count = async () => Number((await this.client.query<{ total: number | string }>(`SELECT COUNT(*) AS total FROM ${RESOURCES} WHERE ${where}`, params)).rows[0].total)
+    if (limit <= 0) return { total: await count(), items: [] }
     const { rows } = await this.client.query<Row>(
       `SELECT ${COLUMNS} FROM ${RESOURCES} WHERE ${where} ORDER BY seq LIMIT ? OFFSET ?`, [...params, limit, offset])
-    return { total: Number(total), items: rows.map(fromRow) }
+    // A first page that is not full holds every match: no count needed (an index lookup, usually).
+    const total = offset === 0 && rows.length < limit ? rows.length : await count()
+    return { total, items: rows.map(fromRow) }
   }
 
   async * scan (directoryId: string, type: ResourceType): AsyncIterable<StoredResource> {

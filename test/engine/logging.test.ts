@@ -46,6 +46,8 @@ t.test('secrets never reach the logs, and nothing reaches the console', async (t
   raw.exec('DROP TABLE jackson_index')
   raw.close()
   await app.directorySync.requests.handle({ ...request, method: 'POST', body: scimUser('john@acme.example.com') }).catch(() => {})
+  // jackson's copy is written after the response, from the event queue: wait for its failure to be logged.
+  for (let waited = 0; waited < 5000 && !lines.join('').includes('query failed'); waited += 50) await new Promise((resolve) => setTimeout(resolve, 50))
 
   process.stdout.write = writes.out
   process.stderr.write = writes.err
