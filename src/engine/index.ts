@@ -54,11 +54,14 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     const locks = sets.map(() => database.serialLock ?? new Mutex())
     const lanes = new Lanes(sets, locks)
     storage = await openStorage(database.options, database.serialLock)
-    // SCIM writes no longer touch jackson, so they queue apart from jackson's lanes (where its copy is
-    // kept): one directory's writes in order, other directories' alongside. On sqlite a write must hold
-    // the one lock every writer to the file takes (see store/sql.ts).
+    // SCIM writes do not touch jackson, so they queue apart from jackson's lanes (where its copy is
+    // kept). Where the database orders them (PostgreSQL, MySQL) they spread over the lanes, as many at
+    // once as there are lanes; elsewhere one directory's writes go one at a time, on its lane. On
+    // sqlite a write must hold the one lock every writer to the file takes (see store/sql.ts).
     const writeLocks = database.serialLock ? [database.serialLock] : Array.from({ length: WRITE_LANES }, () => new Mutex())
     const writes = new Lanes(writeLocks.map(() => null), writeLocks)
+    let spread = 0
+    const writeKey = (directoryId: string) => opened.concurrentWrites ? String(spread++) : directoryId
     let closed = false
     const run = <R>(key: string | undefined, fn: (set: JacksonDirectorySync) => Promise<R>): Promise<R> => {
       if (closed) return Promise.reject(new ClosedError())
@@ -80,7 +83,7 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
       store: opened.resources,
       // The directory's lane orders its writes in this process; the transaction (and its directory lock)
       // across processes. The change and its events are stored together; jackson's copy follows from the events.
-      write: (directory, fn) => writes.run(directory.id, async () => {
+      write: (directory, fn) => writes.run(writeKey(directory.id), async () => {
         const { outcome, events } = await opened.atomically(directory.id, async (scope) => {
           const outcome = await fn(scope.resources)
           const created = Date.now()

@@ -33,6 +33,7 @@ type Run = (event: ScimEvent) => Promise<void>
 type Group = 'awaited' | 'background'
 
 const BATCH = 20
+const BACKGROUND_DELAY = 20
 // On close, calls still in flight get this long before their claims are released anyway.
 const CLOSE_GRACE = 2000
 
@@ -66,7 +67,9 @@ export class Dispatcher {
 
   /** Delivers a directory's new events; resolves when the awaited handlers are done with them, or the budget is spent. */
   async deliver (directoryId: string): Promise<void> {
-    this.drain(directoryId, 'background').catch(() => {})
+    // Background handlers (jackson's copy, webhooks) take the directory's new events in batches: a drain
+    // shortly after, rather than one per request, which under load would compete with the requests.
+    this.later(directoryId, 'background', BACKGROUND_DELAY)
     let timer: NodeJS.Timeout | undefined
     const budget = new Promise<void>((resolve) => { timer = setTimeout(resolve, this.options.budget) })
     try {

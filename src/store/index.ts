@@ -27,6 +27,7 @@ export async function openStorage (db: JacksonOptions['db'], serialLock?: Serial
     resources,
     events,
     durable: false,
+    concurrentWrites: false,
     atomically: (_directoryId, fn) => fn({ resources, record: async (directoryId, recorded) => events.record(directoryId, recorded) }),
     close: () => resources.close()
   }

@@ -34,7 +34,8 @@ export interface SqlConnection {
   asyncCommit?: boolean
 }
 
-const POOL_SIZE = 4
+// Writes take at most 4 connections at once (engine/index.ts WRITE_LANES); reads and delivery share the rest.
+const POOL_SIZE = 8
 
 /** How the store reaches the database: the client itself, or one transaction of it. */
 export interface Executor {

@@ -128,18 +128,23 @@ export async function openSqlStorage (connection: SqlConnection, serialLock?: Se
     durable: true,
     atomically: (directoryId, fn) => client.transaction(async (query) => {
       const executor = inside(client, query)
-      // First, so that one directory's writes (and the numbering of its events) follow one order across processes.
-      let head = await lockDirectory(executor, directoryId)
+      let head: number | undefined
       return fn({
         resources: new SqlStore(executor),
         record: async (dir, events) => {
           if (dir !== directoryId) throw new Error(`a write of directory ${directoryId} cannot record events of ${dir}`)
+          if (events.length === 0) return []
+          // The directory's event row is locked last and held to the commit: the directory's events are
+          // numbered in commit order, and two writes of one resource (serialised by its row lock, taken
+          // when it was read) number their events in the order they changed it.
+          head ??= await lockDirectory(executor, directoryId)
           const recorded = await recordEvents(executor, dir, head, events)
           head += recorded.length
           return recorded
         }
       })
     }),
+    concurrentWrites: client.dialect !== 'sqlite',
     close: async () => {
       await client.close()
       if (bookkeeping !== client) await bookkeeping.close()
@@ -294,7 +299,7 @@ class SqlStore implements ResourceStore {
     for (let i = 0; i < ids.length; i += SCAN_BATCH) {
       const batch = ids.slice(i, i + SCAN_BATCH)
       const { rows } = await this.client.query<{ id: string }>(
-        `SELECT id FROM ${RESOURCES} WHERE directory_id = ? AND resource_type = 'User' AND id IN (${batch.map(() => '?').join(', ')})`,
+        `SELECT id FROM ${RESOURCES} WHERE directory_id = ? AND resource_type = 'User' AND id IN (${batch.map(() => '?').join(', ')})${this.shareLock()}`,
         [directoryId, ...batch])
       for (const row of rows) found.add(row.id)
     }
@@ -309,6 +314,13 @@ class SqlStore implements ResourceStore {
   }
 
   async close (): Promise<void> {}
+
+  // In a write, users about to become members are share-locked: a concurrent delete of one waits for
+  // this write (and then removes the new membership too), or this write waits for it (and finds no user).
+  private shareLock (): string {
+    if (!this.client.inTransaction || this.client.dialect === 'sqlite') return ''
+    return this.client.dialect === 'postgres' ? ' FOR SHARE' : ' LOCK IN SHARE MODE'
+  }
 
   private keyParams (resource: StoredResource): [string, string | null, string | null] {
     return [indexable(resource.keys.name), indexable(resource.keys.externalId), indexable(resource.keys.displayName)]

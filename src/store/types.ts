@@ -149,5 +149,10 @@ export interface Storage {
   atomically<T>(directoryId: string, fn: (scope: WriteScope) => Promise<T>): Promise<T>
   /** Whether a recorded event survives the process (SQL engines). */
   readonly durable: boolean
+  /**
+   * Whether writes of one directory may run at once (PostgreSQL, MySQL: row locks order writes of one
+   * resource, and the event numbering follows commit order). Elsewhere they must run one at a time.
+   */
+  readonly concurrentWrites: boolean
   close(): Promise<void>
 }
