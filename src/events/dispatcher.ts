@@ -34,6 +34,8 @@ type Group = 'awaited' | 'background'
 
 const BATCH = 20
 const BACKGROUND_DELAY = 20
+// A claim is let go after this long without a drain of its directory.
+const RELEASE_AFTER = 1000
 // On close, calls still in flight get this long before their claims are released anyway.
 const CLOSE_GRACE = 2000
 
@@ -45,6 +47,10 @@ export class Dispatcher {
   private readonly again = new Set<string>()
   private readonly timers = new Map<string, { timer: NodeJS.Timeout, due: number }>()
   private readonly registering: Array<Promise<void>> = []
+  // Claims kept between drains (directory + handler → where its cursor stands), so that a busy
+  // directory does not claim and release for every request; let go after a quiet moment.
+  private readonly held = new Map<string, { lastSeq: number, renewed: number }>()
+  private readonly idle = new Map<string, NodeJS.Timeout>()
   private poller: NodeJS.Timeout | undefined
   private closed = false
 
@@ -91,7 +97,14 @@ export class Dispatcher {
     clearInterval(this.poller)
     for (const { timer } of this.timers.values()) clearTimeout(timer)
     this.timers.clear()
+    for (const timer of this.idle.values()) clearTimeout(timer)
+    this.idle.clear()
     await Promise.race([Promise.allSettled([...this.running.values()]), new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE).unref())])
+    for (const slot of [...this.held.keys()]) {
+      const [directoryId, key] = slot.split('\u0000')
+      this.held.delete(slot)
+      await this.queue.release(directoryId, key, this.owner).catch(() => {})
+    }
   }
 
   private keys (group: Group): string[] {
@@ -136,9 +149,18 @@ export class Dispatcher {
     // A claim lasts `lease`; an attempt at most `handlerTimeout`. Renewed when less than that (and a
     // margin) is left, no other instance can take the cursor during an attempt.
     const renewAfter = Math.max(lease - this.options.handlerTimeout - 1000, 0)
+    const groupSlot = `${directoryId}\u0000${group}`
+    clearTimeout(this.idle.get(groupSlot))
+    this.idle.delete(groupSlot)
     try {
       for (const key of this.keys(group)) {
         if (this.closed) return
+        const kept = this.held.get(`${directoryId}\u0000${key}`)
+        if (kept !== undefined && Date.now() - kept.renewed <= renewAfter) {
+          claimed.push(key)
+          active.set(key, { lastSeq: kept.lastSeq, attempts: 0, renewed: kept.renewed })
+          continue
+        }
         const claimedAt = Date.now()
         const cursor = await this.queue.claim(directoryId, key, this.owner, claimedAt, lease)
         if (cursor === null) continue // another instance delivers this directory's events to this handler
@@ -183,8 +205,35 @@ export class Dispatcher {
         if (last) return
       }
     } finally {
-      for (const key of claimed) await this.queue.release(directoryId, key, this.owner).catch(() => {})
+      for (const key of claimed) {
+        const slot = `${directoryId}\u0000${key}`
+        const state = active.get(key)
+        if (state !== undefined && !this.closed) {
+          this.held.set(slot, { lastSeq: state.lastSeq, renewed: state.renewed })
+        } else {
+          // Lost, in backoff, or closing: let another instance (or a later drain) claim it afresh.
+          this.held.delete(slot)
+          await this.queue.release(directoryId, key, this.owner).catch(() => {})
+        }
+      }
+      this.releaseWhenQuiet(directoryId, group)
     }
+  }
+
+  private releaseWhenQuiet (directoryId: string, group: Group): void {
+    const groupSlot = `${directoryId}\u0000${group}`
+    if (this.closed || !this.keys(group).some((key) => this.held.has(`${directoryId}\u0000${key}`))) return
+    const timer = setTimeout(() => {
+      this.idle.delete(groupSlot)
+      if (this.running.has(groupSlot)) return // a drain in flight sets the next quiet timer
+      for (const key of this.keys(group)) {
+        const slot = `${directoryId}\u0000${key}`
+        if (!this.held.delete(slot)) continue
+        this.queue.release(directoryId, key, this.owner).catch(() => {})
+      }
+    }, RELEASE_AFTER)
+    timer.unref()
+    this.idle.set(groupSlot, timer)
   }
 
   private async attempt (run: Run, event: RecordedEvent): Promise<string | undefined> {
