@@ -93,6 +93,8 @@ export async function scaling (dbs: Databases, smallDb: Databases['plugin'], con
     startContender('plugin', { db: dbs.plugin, seedUsers: large })
   ])
   try {
+    // Seeding leaves the plugin writing jackson's copy in the background: measure once it is done.
+    const [, largeSettle] = await Promise.all([smallChild.settle(600), largeChild.settle(600)])
     const measure = async (child: Child) => {
       const inspector = httpInspector(child.origin)
       const users = (await inspector.sample(small, 0)).users
@@ -112,7 +114,8 @@ export async function scaling (dbs: Databases, smallDb: Databases['plugin'], con
       largeP50: mean(runs.large, 0),
       smallRps: mean(runs.small, 1),
       largeRps: mean(runs.large, 1),
-      seedSeconds: (largeChild.ready.seeded?.ms ?? 0) / 1000
+      seedSeconds: (largeChild.ready.seeded?.ms ?? 0) / 1000,
+      settleSeconds: largeSettle
     }
     log(`scaling: p50 ${result.smallP50.toFixed(2)} ms at ${small} users, ${result.largeP50.toFixed(2)} ms at ${result.large}`)
     return result

@@ -150,7 +150,7 @@ export function render ({ config, engines, checks, startedAt, seconds, load, cod
   ]
   if (checks.scaling) {
     const s = checks.scaling
-    lines.push(`- userName lookup (filter \`userName eq\`): p50 ${n2(s.smallP50)} ms and ${n0(s.smallRps)} req/s at ${n0(s.small)} users; p50 ${n2(s.largeP50)} ms and ${n0(s.largeRps)} req/s at ${n0(s.large)} users (seeding took ${n0(s.seedSeconds)} s).`)
+    lines.push(`- userName lookup (filter \`userName eq\`): p50 ${n2(s.smallP50)} ms and ${n0(s.smallRps)} req/s at ${n0(s.small)} users; p50 ${n2(s.largeP50)} ms and ${n0(s.largeRps)} req/s at ${n0(s.large)} users (seeding took ${n0(s.seedSeconds)} s, then ${n0(s.settleSeconds)} s of background work before measuring).`)
   }
   if (checks.soak) {
     const s = checks.soak

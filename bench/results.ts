@@ -38,7 +38,7 @@ export interface EngineResult {
 }
 
 export interface Checks {
-  scaling?: { small: number, large: number, smallP50: number, largeP50: number, smallRps: number, largeRps: number, seedSeconds: number }
+  scaling?: { small: number, large: number, smallP50: number, largeP50: number, smallRps: number, largeRps: number, seedSeconds: number, settleSeconds: number }
   soak?: {
     requests: number
     samplesMb: number[]

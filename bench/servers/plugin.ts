@@ -36,6 +36,8 @@ app.post<{ Body: { groupIds: string[] } }>(`${INSPECT}/members`, (request) => in
 // bench/profile.ts: a CPU profile of one run (the profiler is loaded only when asked for).
 app.post(`${INSPECT}/profile/start`, async () => (await import('./profiler.js')).startProfile())
 app.post(`${INSPECT}/profile/stop`, async () => (await import('./profiler.js')).stopProfile())
+app.post(`${INSPECT}/heap/start`, async () => (await import('./profiler.js')).startHeapSampling())
+app.post(`${INSPECT}/heap/stop`, async () => (await import('./profiler.js')).stopHeapSampling())
 
 const found = await app.directorySync.directories.getByTenantAndProduct('bench', 'bench')
 let directory = found.data?.[0]
