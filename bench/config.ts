@@ -46,7 +46,7 @@ export const quick: Config = {
   writeConnections: 8,
   readSeconds: 0.5,
   writeRequests: 80,
-  sync: { users: 480, groups: 8, groupSize: 60 },
+  sync: { users: 320, groups: 8, groupSize: 40 },
   readPool: 200,
   scaling: { small: 100, large: 5_000, seconds: 1 },
   soak: { warmup: 1000, requests: 5_000, every: 1000 },

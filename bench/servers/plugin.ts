@@ -22,23 +22,6 @@ await app.register(fastifyDirectorySync, {
   }
 })
 
-// Routes come before the first app.inject, which makes the app ready.
-app.get(`${INSPECT}/rss`, async () => process.memoryUsage())
-// With node --expose-gc: a full collection first, to tell garbage not yet collected from memory kept.
-app.post(`${INSPECT}/gc`, async () => {
-  (globalThis as { gc?: () => void }).gc?.()
-  return process.memoryUsage()
-})
-app.get<{ Querystring: { users: string, groups: string } }>(`${INSPECT}/sample`, (request) =>
-  inspector().sample(Number(request.query.users), Number(request.query.groups)))
-app.get(`${INSPECT}/stored`, () => inspector().stored())
-app.post<{ Body: { groupIds: string[] } }>(`${INSPECT}/members`, (request) => inspector().members(request.body.groupIds))
-// bench/profile.ts: a CPU profile of one run (the profiler is loaded only when asked for).
-app.post(`${INSPECT}/profile/start`, async () => (await import('./profiler.js')).startProfile())
-app.post(`${INSPECT}/profile/stop`, async () => (await import('./profiler.js')).stopProfile())
-app.post(`${INSPECT}/heap/start`, async () => (await import('./profiler.js')).startHeapSampling())
-app.post(`${INSPECT}/heap/stop`, async () => (await import('./profiler.js')).stopHeapSampling())
-
 const found = await app.directorySync.directories.getByTenantAndProduct('bench', 'bench')
 let directory = found.data?.[0]
 if (!directory) {
@@ -47,13 +30,29 @@ if (!directory) {
   directory = created.data
 }
 const base = `${externalUrl}/api/scim/v2.0/${directory.id}`
-const pluginView = pluginInspector(app, new URL(base).pathname, directory.scim.secret)
-function inspector () { return pluginView }
+// The inspection routes read the plugin through its own SCIM API. They come before the seeding: no route
+// can be added after the first app.inject, which makes the app ready.
+const inspector = pluginInspector(app, new URL(base).pathname, directory.scim.secret)
+app.get(`${INSPECT}/rss`, async () => process.memoryUsage())
+// With node --expose-gc: a full collection first, to tell garbage not yet collected from memory kept.
+app.post(`${INSPECT}/gc`, async () => {
+  (globalThis as { gc?: () => void }).gc?.()
+  return process.memoryUsage()
+})
+app.get<{ Querystring: { users: string, groups: string } }>(`${INSPECT}/sample`, (request) =>
+  inspector.sample(Number(request.query.users), Number(request.query.groups)))
+app.get(`${INSPECT}/stored`, () => inspector.stored())
+app.post<{ Body: { groupIds: string[] } }>(`${INSPECT}/members`, (request) => inspector.members(request.body.groupIds))
+// bench/profile.ts: a CPU profile of one run (the profiler is loaded only when asked for).
+app.post(`${INSPECT}/profile/start`, async () => (await import('./profiler.js')).startProfile())
+app.post(`${INSPECT}/profile/stop`, async () => (await import('./profiler.js')).stopProfile())
+app.post(`${INSPECT}/heap/start`, async () => (await import('./profiler.js')).startHeapSampling())
+app.post(`${INSPECT}/heap/stop`, async () => (await import('./profiler.js')).stopHeapSampling())
 
 let seeded: { users: number, ms: number } | undefined
 if (seedUsers > 0) {
   const started = Date.now()
-  const { users: have } = await inspector().stored()
+  const { users: have } = await inspector.stored()
   let next = have
   // Eight callers, as an identity provider's initial sync would send them.
   const worker = async () => {
