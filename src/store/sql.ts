@@ -192,9 +192,11 @@ class SqlStore implements ResourceStore {
   async get (directoryId: string, type: ResourceType, id: string): Promise<StoredResource | null> {
     // In a write, the row is read to be rewritten: lock it (sqlite's write transaction already excludes others).
     const lock = this.client.inTransaction && this.client.dialect !== 'sqlite' ? ' FOR UPDATE' : ''
+    // Exactly the unique key (directory_id, id), so that the plan does not depend on table statistics
+    // (without them PostgreSQL was seen scanning the directory by another index); the type is checked here.
     const { rows } = await this.client.query<Row>(
-      `SELECT ${COLUMNS} FROM ${RESOURCES} WHERE directory_id = ? AND id = ? AND resource_type = ?${lock}`, [directoryId, id, type])
-    return rows.length === 0 ? null : fromRow(rows[0])
+      `SELECT ${COLUMNS} FROM ${RESOURCES} WHERE directory_id = ? AND id = ?${lock}`, [directoryId, id])
+    return rows.length === 0 || rows[0].resource_type !== type ? null : fromRow(rows[0])
   }
 
   async list (directoryId: string, type: ResourceType, { lookup, offset, limit }: { lookup?: Lookup, offset: number, limit: number }): Promise<Page<StoredResource>> {
