@@ -90,7 +90,7 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
           const events: ScimEvent[] = outcome.changes.map((change) => ({
             ...jacksonEvent(directory, change), id: randomUUID(), created: new Date(created).toISOString()
           }))
-          await scope.record(directory.id, events.map((payload) => ({ id: payload.id, payload: payload as unknown as Record<string, unknown>, createdAt: created })))
+          await scope.record(events.map((payload) => ({ id: payload.id, payload: payload as unknown as Record<string, unknown>, createdAt: created })))
           return { outcome, events }
         })
         return { ...outcome, events }
@@ -143,7 +143,7 @@ function buildController (
   // Users and groups are read from the plugin's store, which answers the wire too: what a host reads is
   // what the identity provider last wrote (jackson's copy follows through the event queue).
   const inDirectory = <T>(directoryId: string, fn: () => Promise<Result<T>>) =>
-    run(directoryId, (set) => set.directories.get(directoryId)).then((directory) => directory.error ? directory : fn())
+    cache.get(directoryId).then((directory) => directory.error ? directory : fn())
   const window = (page: Page) => ({ offset: Math.max(page.pageOffset ?? 0, 0), limit: Math.min(Math.max(page.pageLimit ?? pageLimit, 0), pageLimit) })
   const found = <T>(what: string, value: T | null): Result<T> => value === null ? notFound(what) : { data: value, error: null }
 

@@ -7,10 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import { HookNotSupportedError, InvalidOptionError } from '../errors.js'
 import type { ScimEvent } from '../types.js'
 
-export type ScimEventHook = (this: FastifyInstance, event: ScimEvent) => void | Promise<void>
-
 export const HOOK_NAMES = ['onScimEvent'] as const
-export type HookName = typeof HOOK_NAMES[number]
 
 export class HookRegistry {
   private readonly hooks: Array<{ key: string, run: (event: ScimEvent) => Promise<void> }> = []

@@ -142,7 +142,3 @@ export async function deleteGroup (context: ScimContext, id: string): Promise<Ou
   })
   return { status: 204, events }
 }
-
-export async function getGroupMembers (context: ScimContext, id: string): Promise<Member[]> {
-  return context.backend.store.members(context.directory.id, id)
-}

@@ -2,19 +2,18 @@
 // Express guide, answered by this plugin's SCIM operations instead of jackson's handler. The checks
 // come in jackson's order (unknown directory, then the secret), with clear answers where jackson's are
 // not: a deactivated directory answers 403 instead of `200 {}`, and every error has a SCIM body.
-import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Directory, DirectorySyncRequest, DirectorySyncResponse, EventCallback, Result } from '../types.js'
+import { authorize } from './auth.js'
 import type { ScimBackend } from './backend.js'
 import { scimError, ScimProblem } from './errors.js'
 import { runScim, type ScimMethod } from './operations.js'
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
-
-// Hashing first makes both sides the same length, so the comparison takes constant time whatever the input.
-export function sameSecret (given: string, expected: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s).digest()
-  return timingSafeEqual(digest(given), digest(expected))
-}
+const REFUSED = {
+  'unknown directory': [404, 'Directory not found'],
+  'wrong token': [401, 'Unauthorized'],
+  deactivated: [403, 'This directory is deactivated']
+} as const
 
 export async function handleJacksonRequest (
   backend: ScimBackend,
@@ -24,10 +23,12 @@ export async function handleJacksonRequest (
   callback?: EventCallback
 ): Promise<DirectorySyncResponse> {
   const fail = (status: number, detail: string) => ({ status, data: scimError(status, detail) })
-  const { data: directory } = await getDirectory(request.directoryId)
-  if (directory === null) return fail(404, 'Directory not found')
-  if (typeof request.apiSecret !== 'string' || !sameSecret(request.apiSecret, directory.scim.secret)) return fail(401, 'Unauthorized')
-  if (directory.deactivated) return fail(403, 'This directory is deactivated')
+  const outcome = await authorize(getDirectory, request.directoryId, request.apiSecret)
+  if (!outcome.ok) {
+    const [status, detail] = REFUSED[outcome.reason]
+    return fail(status, detail)
+  }
+  const { directory } = outcome
   const kind = { users: 'User', groups: 'Group' }[request.resourceType?.toLowerCase()] as 'User' | 'Group' | undefined
   if (kind === undefined) return fail(404, `No SCIM resource type ${request.resourceType}`)
   const method = request.method?.toUpperCase()

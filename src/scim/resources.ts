@@ -7,7 +7,7 @@ import { ScimProblem } from './errors.js'
 type Json = Record<string, unknown>
 
 export type ResourceKind = 'User' | 'Group'
-export const COLLECTION: Record<ResourceKind, 'Users' | 'Groups'> = { User: 'Users', Group: 'Groups' }
+const COLLECTION: Record<ResourceKind, 'Users' | 'Groups'> = { User: 'Users', Group: 'Groups' }
 const CORE_SCHEMA: Record<ResourceKind, string> = { User: USER_SCHEMA, Group: GROUP_SCHEMA }
 
 export function locationOf (directoryBaseUrl: string, kind: ResourceKind, id: string): string {

@@ -6,7 +6,7 @@ import type { Directory, Result } from '../types.js'
 import type { ScimBackend } from './backend.js'
 import { resourceType, resourceTypes, schema, schemas, serviceProviderConfig, listResponse } from './discovery.js'
 import { SCIM_CONTENT_TYPE, ScimProblem, sendScimError } from './errors.js'
-import { sameSecret } from './jackson-requests.js'
+import { authorize } from './auth.js'
 import { runScim, type ScimCall, type ScimMethod } from './operations.js'
 import type { ListParams } from './query.js'
 import { DirectoryParams, ListQuery, ListResponse, ResourceParams } from './schemas.js'
@@ -125,8 +125,8 @@ async function authenticate (lookup: ScimRoutesOptions['directory'], request: Fa
     return sendScimError(reply, 401, 'Missing or invalid bearer token')
   }
   if (!token) return unauthorized()
-  const { data: directory } = await lookup(directoryId)
-  if (!directory || !sameSecret(token, directory.scim.secret)) return unauthorized()
-  if (directory.deactivated) return sendScimError(reply, 403, 'This directory is deactivated')
-  request.scimDirectory = directory
+  const outcome = await authorize(lookup, directoryId, token)
+  if (outcome.ok) request.scimDirectory = outcome.directory
+  else if (outcome.reason === 'deactivated') return sendScimError(reply, 403, 'This directory is deactivated')
+  else return unauthorized()
 }

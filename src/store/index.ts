@@ -1,5 +1,5 @@
 // Opens the storage for the database the plugin was given: the resource store and the event queue.
-import type { JacksonOptions } from '../engine/jackson.js'
+import type { DbOptions } from '../options.js'
 import { MemoryEventQueue } from './memory-events.js'
 import { openMemoryStore } from './memory.js'
 import { openRedisStore } from './redis.js'
@@ -7,7 +7,7 @@ import { openSqlStorage, openSqlStore, type SerialLock } from './sql.js'
 import type { ResourceStore, Storage } from './types.js'
 
 /** The resource store alone (the store contract's tests). */
-export async function openStore (db: JacksonOptions['db']): Promise<ResourceStore> {
+export async function openStore (db: DbOptions): Promise<ResourceStore> {
   if (db.engine === 'sql') return openSqlStore({ type: db.type, url: db.url, ssl: db.ssl })
   if (db.engine === 'redis') return openRedisStore(db.url)
   return openMemoryStore()
@@ -16,8 +16,8 @@ export async function openStore (db: JacksonOptions['db']): Promise<ResourceStor
 // mem registrations of one process share one store, as jackson's mem engine does: so do their events.
 const memoryQueueKey = Symbol.for('fastify-directory-sync.memory-events')
 
-/** `serialLock`: on sqlite, the lock every jackson call takes (the queue's writes must take it too). */
-export async function openStorage (db: JacksonOptions['db'], serialLock?: SerialLock): Promise<Storage> {
+/** `db` with a resolved sqlite path. `serialLock`: on sqlite, the lock every writer to the file takes (see sql.ts). */
+export async function openStorage (db: DbOptions, serialLock?: SerialLock): Promise<Storage> {
   if (db.engine === 'sql') return openSqlStorage({ type: db.type, url: db.url, ssl: db.ssl }, serialLock)
   const resources = db.engine === 'redis' ? await openRedisStore(db.url) : openMemoryStore()
   const events: MemoryEventQueue = db.engine === 'redis'
@@ -26,9 +26,8 @@ export async function openStorage (db: JacksonOptions['db'], serialLock?: Serial
   return {
     resources,
     events,
-    durable: false,
     concurrentWrites: false,
-    atomically: (_directoryId, fn) => fn({ resources, record: async (directoryId, recorded) => events.record(directoryId, recorded) }),
+    atomically: (directoryId, fn) => fn({ resources, record: async (recorded) => events.record(directoryId, recorded) }),
     close: () => resources.close()
   }
 }

@@ -100,6 +100,10 @@ function fromRow (row: Row): StoredResource {
 
 const LOOKUP_COLUMN: Record<Lookup['key'], string> = { id: 'id', name: 'name_key', externalId: 'external_id', displayName: 'display_key' }
 
+function outsideOf (client: SqlClient): Executor {
+  return { dialect: client.dialect, query: client.query, transaction: (fn) => client.transaction(fn), isUniqueViolation: client.isUniqueViolation, inTransaction: false }
+}
+
 function inside (client: SqlClient, query: Query): Executor {
   return { dialect: client.dialect, query, transaction: (fn) => fn(query), isUniqueViolation: client.isUniqueViolation, inTransaction: true }
 }
@@ -120,25 +124,23 @@ export async function openSqlStorage (connection: SqlConnection, serialLock?: Se
     if (bookkeeping !== client) await bookkeeping.close()
     throw err
   }
-  const outside: Executor = { ...client, query: client.query, transaction: (fn) => client.transaction(fn), inTransaction: false }
-  const cursors: Executor = { ...bookkeeping, query: bookkeeping.query, transaction: (fn) => bookkeeping.transaction(fn), inTransaction: false }
+  const outside = outsideOf(client)
+  const cursors = outsideOf(bookkeeping)
   return {
     resources: new SqlStore(outside),
     events: serialLock === undefined ? new SqlEventQueue(cursors) : serialised(new SqlEventQueue(cursors), serialLock),
-    durable: true,
     atomically: (directoryId, fn) => client.transaction(async (query) => {
       const executor = inside(client, query)
       let head: number | undefined
       return fn({
         resources: new SqlStore(executor),
-        record: async (dir, events) => {
-          if (dir !== directoryId) throw new Error(`a write of directory ${directoryId} cannot record events of ${dir}`)
+        record: async (events) => {
           if (events.length === 0) return []
           // The directory's event row is locked last and held to the commit: the directory's events are
           // numbered in commit order, and two writes of one resource (serialised by its row lock, taken
           // when it was read) number their events in the order they changed it.
           head ??= await lockDirectory(executor, directoryId)
-          const recorded = await recordEvents(executor, dir, head, events)
+          const recorded = await recordEvents(executor, directoryId, head, events)
           head += recorded.length
           return recorded
         }

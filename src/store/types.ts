@@ -133,8 +133,8 @@ export interface EventQueue {
 /** What one write may do atomically: change resources, and record the events of those changes. */
 export interface WriteScope {
   resources: ResourceStore
-  /** Records the events in order, numbered after the directory's last one. */
-  record(directoryId: string, events: Array<{ id: string, payload: Record<string, unknown>, createdAt: number }>): Promise<RecordedEvent[]>
+  /** Records the events of this write's directory in order, numbered after its last one. */
+  record(events: Array<{ id: string, payload: Record<string, unknown>, createdAt: number }>): Promise<RecordedEvent[]>
 }
 
 /** The store of an engine: resources, the event queue, and atomic writes across both. */
@@ -147,8 +147,6 @@ export interface Storage {
    * processes. On mem and Redis it runs `fn` as is.
    */
   atomically<T>(directoryId: string, fn: (scope: WriteScope) => Promise<T>): Promise<T>
-  /** Whether a recorded event survives the process (SQL engines). */
-  readonly durable: boolean
   /**
    * Whether writes of one directory may run at once (PostgreSQL, MySQL: row locks order writes of one
    * resource, and the event numbering follows commit order). Elsewhere they must run one at a time.

@@ -1,0 +1,25 @@
+// Who may call a directory's SCIM endpoints: the bearer of its token, while it is active. One rule for
+// the routes and for `requests.handle`; each answers the outcome in its own way (the routes hide
+// whether a directory exists, jackson's entry point does not).
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { Directory, Result } from '../types.js'
+
+export type Authorization =
+  | { ok: true, directory: Directory }
+  | { ok: false, reason: 'unknown directory' | 'wrong token' | 'deactivated' }
+
+export async function authorize (
+  lookup: (id: string) => Promise<Result<Directory>>, directoryId: string, token: unknown
+): Promise<Authorization> {
+  const { data: directory } = await lookup(directoryId)
+  if (directory === null) return { ok: false, reason: 'unknown directory' }
+  if (typeof token !== 'string' || !sameSecret(token, directory.scim.secret)) return { ok: false, reason: 'wrong token' }
+  if (directory.deactivated) return { ok: false, reason: 'deactivated' }
+  return { ok: true, directory }
+}
+
+// Hashing first makes both sides the same length, so the comparison takes constant time whatever the input.
+function sameSecret (given: string, expected: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest()
+  return timingSafeEqual(digest(given), digest(expected))
+}
