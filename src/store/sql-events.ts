@@ -1,6 +1,6 @@
 // The durable event queue on SQL, beside the resource tables. Events are numbered per directory from a
-// row that every write of that directory updates first in its transaction: that row lock orders the
-// directory's writes across processes, so a directory's event numbers follow the order of its commits
+// row that every write of that directory locks last in its transaction and holds to the commit, so a
+// directory's event numbers follow the order of its commits, across processes too
 // (a global auto-increment would not: a later number can commit first, and a cursor that passed it
 // would skip the earlier one for ever).
 import { insertIgnore, type Dialect, type Executor } from './sql-client.js'

@@ -143,8 +143,8 @@ export interface Storage {
   events: EventQueue
   /**
    * Runs `fn` as one transaction where the database has them (SQL): its resource changes and recorded
-   * events are stored together or not at all, and writes of one directory are serialised across
-   * processes. On mem and Redis it runs `fn` as is.
+   * events are stored together or not at all, and the directory's events are numbered in commit
+   * order across processes. On mem and Redis it runs `fn` as is.
    */
   atomically<T>(directoryId: string, fn: (scope: WriteScope) => Promise<T>): Promise<T>
   /**
