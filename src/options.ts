@@ -4,6 +4,9 @@ import { Value } from '@sinclair/typebox/value'
 import { InvalidOptionError } from './errors.js'
 import type { DeliveryOptions } from './events/dispatcher.js'
 import type { ScimEventHandler } from './types.js'
+import { DEFAULT_LIMITS, type Limits } from './scim/limits.js'
+import { DEFAULT_FAIRNESS, type FairnessOptions } from './scim/fairness.js'
+import { DEFAULT_AUTH_FAILURES, type AuthFailureOptions } from './scim/auth-limiter.js'
 
 export type { ScimEventHandler }
 
@@ -47,7 +50,26 @@ export const OptionsSchema = Type.Object({
   // jackson's telemetry heartbeat runs a timer that can never be cleared, so this plugin does not start it.
   noAnalytics: Type.Optional(Type.Literal(true, { description: 'telemetry is never sent by this plugin' })),
   connectTimeout: Type.Optional(Positive('milliseconds registration waits for the database before failing (default 10000)')),
-  bodyLimit: Type.Optional(Positive('the largest SCIM request body in bytes; larger ones answer 413 (default 1048576)')),
+  bodyLimit: Type.Optional(Positive('the largest SCIM request body in bytes; larger ones answer 413 (default 2097152)')),
+  limits: Type.Optional(Type.Object({
+    operationsPerPatch: Type.Optional(Positive(`operations in one PATCH (default ${DEFAULT_LIMITS.operationsPerPatch})`)),
+    valuesPerAttribute: Type.Optional(Positive(`values of one multi-valued attribute, members included, in a request or a resource (default ${DEFAULT_LIMITS.valuesPerAttribute})`)),
+    attributeNames: Type.Optional(Positive(`names in attributes plus excludedAttributes (default ${DEFAULT_LIMITS.attributeNames})`)),
+    filterTerms: Type.Optional(Positive(`comparisons in one filter (default ${DEFAULT_LIMITS.filterTerms})`)),
+    filterDepth: Type.Optional(Positive(`nesting of one filter (default ${DEFAULT_LIMITS.filterDepth})`)),
+    jsonDepth: Type.Optional(Positive(`nesting of a request body (default ${DEFAULT_LIMITS.jsonDepth})`)),
+    resourceBytes: Type.Optional(Positive(`a stored resource as JSON, in bytes (default ${DEFAULT_LIMITS.resourceBytes})`)),
+    membersPerPage: Type.Optional(Positive(`members in all in one page of a group listing (default ${DEFAULT_LIMITS.membersPerPage})`))
+  }, { additionalProperties: false })),
+  fairness: Type.Optional(Type.Object({
+    concurrency: Type.Optional(Positive(`expensive requests one directory runs at once (default ${DEFAULT_FAIRNESS.concurrency})`)),
+    queue: Type.Optional(Type.Integer({ minimum: 0, description: `expensive requests of one directory that wait; more answer 429 (default ${DEFAULT_FAIRNESS.queue})` })),
+    retryAfter: Type.Optional(Positive(`seconds in Retry-After with that 429 (default ${DEFAULT_FAIRNESS.retryAfter})`))
+  }, { additionalProperties: false })),
+  authFailures: Type.Optional(Type.Union([Type.Literal(false), Type.Object({
+    max: Type.Optional(Positive(`failed authentications per client address in a window before 429 (default ${DEFAULT_AUTH_FAILURES.max})`)),
+    windowMs: Type.Optional(Positive(`the window in ms (default ${DEFAULT_AUTH_FAILURES.windowMs})`))
+  }, { additionalProperties: false })], { description: 'false turns the limit off' })),
   onScimEvent: Type.Optional(Type.Function([Type.Any()], Type.Any(), { description: 'called with every provisioning event (jackson\'s event shape)' })),
   events: Type.Optional(Type.Object({
     budget: Type.Optional(Type.Integer({ minimum: 0, description: 'ms a SCIM response waits for the onScimEvent handlers (default 3000)' })),
@@ -77,6 +99,10 @@ export interface ResolvedOptions {
   samlPath: string
   connectTimeout: number
   bodyLimit: number
+  limits: Limits
+  fairness: FairnessOptions
+  /** undefined: no limit on failed authentication. */
+  authFailures: AuthFailureOptions | undefined
   onScimEvent: ScimEventHandler | undefined
   events: DeliveryOptions & { webhookTimeout: number }
 }
@@ -85,7 +111,8 @@ export const defaults = {
   scimPath: '/api/scim/v2.0',
   samlPath: '/api/oauth/saml',
   connectTimeout: 10_000,
-  bodyLimit: 1_048_576,
+  // An Okta replace of a 10,000-member group (the largest request the providers document) fits.
+  bodyLimit: 2_097_152,
   events: {
     budget: 3000,
     maxAttempts: 8,
@@ -118,6 +145,9 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     samlPath: options.samlPath ?? defaults.samlPath,
     connectTimeout: options.connectTimeout ?? defaults.connectTimeout,
     bodyLimit: options.bodyLimit ?? defaults.bodyLimit,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    fairness: { ...DEFAULT_FAIRNESS, ...options.fairness },
+    authFailures: options.authFailures === false ? undefined : { ...DEFAULT_AUTH_FAILURES, ...options.authFailures },
     onScimEvent: options.onScimEvent,
     events: resolveEvents(options.events)
   }

@@ -7,6 +7,9 @@ import { AlreadyRegisteredError } from './errors.js'
 import { HookRegistry } from './events/hooks.js'
 import { handleJacksonRequest } from './scim/jackson-requests.js'
 import { scimRoutes } from './scim/routes.js'
+import { DirectoryGate } from './scim/fairness.js'
+import { FailedAuthLimiter } from './scim/auth-limiter.js'
+import type { ScimService } from './scim/operations.js'
 import type { DirectorySyncController } from './types.js'
 
 declare module 'fastify' {
@@ -22,13 +25,15 @@ const directorySync: FastifyPluginAsync<DirectorySyncOptions> = async (fastify, 
   if (options.onScimEvent !== undefined) hooks.add('onScimEvent', options.onScimEvent)
   const engine = await openEngine(options, fastify.log.child({ plugin: 'fastify-directory-sync' }), hooks)
   const baseUrl = options.externalUrl + options.scimPath
+  const service: ScimService = { backend: engine.backend, limits: options.limits, gate: new DirectoryGate(options.fairness) }
   const controller: DirectorySyncController = {
     ...engine.controller,
-    requests: { handle: (request, callback) => handleJacksonRequest(engine.backend, engine.directory, baseUrl, request, callback) }
+    requests: { handle: (request, callback) => handleJacksonRequest(service, engine.directory, baseUrl, request, callback) }
   }
   fastify.decorate('directorySync', controller)
   fastify.addHook('onClose', () => engine.close())
-  await fastify.register(scimRoutes, { prefix: options.scimPath, directory: engine.directory, backend: engine.backend, baseUrl, bodyLimit: options.bodyLimit })
+  const authLimiter = options.authFailures === undefined ? undefined : new FailedAuthLimiter(options.authFailures)
+  await fastify.register(scimRoutes, { prefix: options.scimPath, directory: engine.directory, service, baseUrl, bodyLimit: options.bodyLimit, authLimiter })
 }
 
 export const fastifyDirectorySync = fp(directorySync, { fastify: '5.x', name: 'fastify-directory-sync' })

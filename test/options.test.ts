@@ -44,10 +44,33 @@ t.test('defaults', async (t) => {
     scimPath: '/api/scim/v2.0',
     samlPath: '/api/oauth/saml',
     connectTimeout: 10_000,
-    bodyLimit: 1_048_576,
+    bodyLimit: 2_097_152,
+    limits: {
+      operationsPerPatch: 1000,
+      valuesPerAttribute: 10_000,
+      attributeNames: 200,
+      filterTerms: 64,
+      filterDepth: 20,
+      jsonDepth: 32,
+      resourceBytes: 32_768,
+      membersPerPage: 10_000
+    },
+    fairness: { concurrency: 2, queue: 16, retryAfter: 1 },
+    authFailures: { max: 20, windowMs: 60_000 },
     onScimEvent: undefined,
     events: { budget: 3000, maxAttempts: 8, backoff: 1000, maxBackoff: 300_000, handlerTimeout: 30_000, lease: 60_000, pollInterval: 2000, webhookTimeout: 10_000 }
   })
+})
+
+t.test('limits, fairness and authFailures: given values replace the defaults one by one; unknown names are refused', async (t) => {
+  const resolved = resolveOptions({ db: { engine: 'mem' }, externalUrl, limits: { jsonDepth: 8 }, fairness: { queue: 0 }, authFailures: { max: 3 } })
+  t.equal(resolved.limits.jsonDepth, 8)
+  t.equal(resolved.limits.operationsPerPatch, 1000, 'the others keep their defaults')
+  t.same(resolved.fairness, { concurrency: 2, queue: 0, retryAfter: 1 })
+  t.same(resolved.authFailures, { max: 3, windowMs: 60_000 })
+  t.equal(resolveOptions({ db: { engine: 'mem' }, externalUrl, authFailures: false }).authFailures, undefined, 'false turns the limit off')
+  t.throws(() => resolveOptions({ db: { engine: 'mem' }, externalUrl, limits: { depth: 3 } }), { code: 'FST_DSYNC_INVALID_OPTION', message: /limits/ })
+  t.throws(() => resolveOptions({ db: { engine: 'mem' }, externalUrl, limits: { jsonDepth: 0 } }), { code: 'FST_DSYNC_INVALID_OPTION', message: /limits\.jsonDepth/ })
 })
 
 t.test('a 32-byte base64 encryptionKey is accepted', async (t) => {

@@ -149,7 +149,11 @@ function buildController (
 
   return {
     directories: {
-      create: (params) => run(undefined, (set) => set.directories.create(params)),
+      create: (params) => run(undefined, async (set) => {
+        const created = await set.directories.create(params)
+        if (created.data !== null) cache.forget(created.data.id) // in case its id was asked for (and cached as unknown) before
+        return created
+      }),
       get: (id) => run(id, (set) => set.directories.get(id)),
       update: (id, params) => run(id, async (set) => {
         // jackson answers an unknown id with a 500 ("Cannot read properties of undefined").

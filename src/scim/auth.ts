@@ -8,9 +8,13 @@ export type Authorization =
   | { ok: true, directory: Directory }
   | { ok: false, reason: 'unknown directory' | 'wrong token' | 'deactivated' }
 
+// Directory ids are UUIDs; anything that could not be one is not looked up (nor stored in a cache).
+const DIRECTORY_ID = /^[A-Za-z0-9._~-]{1,128}$/
+
 export async function authorize (
   lookup: (id: string) => Promise<Result<Directory>>, directoryId: string, token: unknown
 ): Promise<Authorization> {
+  if (typeof directoryId !== 'string' || !DIRECTORY_ID.test(directoryId)) return { ok: false, reason: 'unknown directory' }
   const { data: directory } = await lookup(directoryId)
   if (directory === null) return { ok: false, reason: 'unknown directory' }
   if (typeof token !== 'string' || !sameSecret(token, directory.scim.secret)) return { ok: false, reason: 'wrong token' }

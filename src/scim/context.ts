@@ -6,9 +6,14 @@ import { UniquenessError, type ResourceKeys, type ResourceStore, type ResourceTy
 import type { Directory, ScimEvent } from '../types.js'
 import type { ScimBackend } from './backend.js'
 import { ScimProblem } from './errors.js'
+import type { Limits } from './limits.js'
 
 export interface ScimContext {
   backend: ScimBackend
+  /** The bounds on one request (limits.ts). */
+  limits: Limits
+  /** Runs expensive work in one of the directory's slots for it (fairness.ts). */
+  expensive<T>(fn: () => Promise<T>): Promise<T>
   directory: Directory
   /** The directory's SCIM base URL, e.g. https://app.example.com/api/scim/v2.0/<directoryId> */
   baseUrl: string
@@ -74,11 +79,35 @@ export async function rewrite (
     if (before === null) throw notFound(type, id)
     const body = await compute(before)
     if (isDeepStrictEqual(body, before.body)) return { before, after: before, changed: false }
+    checkSize(context, type, body, before.body)
     const after: StoredResource = { ...before, keys: keysOf(body), body, lastModified: now(), version: before.version + 1 }
     if (await unique(() => store.replace(after))) return { before, after, changed: true }
     if (attempt === MAX_ATTEMPTS) throw new ScimProblem(409, `${type} ${id} is being changed by another request; try again`)
   }
 }
 
-export const lower = (value: unknown): string | null => typeof value === 'string' ? value.toLowerCase() : null
 export const exact = (value: unknown): string | null => typeof value === 'string' ? value : null
+
+/** A PATCH's operations, refused with 400 when there are more than `limits.operationsPerPatch`. */
+export function patchOperations (context: ScimContext, patch: Json): unknown[] {
+  const operations = patch.Operations as unknown[]
+  const max = context.limits.operationsPerPatch
+  if (operations.length > max) throw new ScimProblem(400, `A PATCH may carry at most ${max} operations; this one has ${operations.length}`, 'invalidValue')
+  return operations
+}
+
+/** How much work the value filters of one PATCH may do (patch.ts filterBudget). */
+export const filterBudget = (context: ScimContext): number => context.limits.valuesPerAttribute * 10
+
+/**
+ * Refuses a resource body larger than `limits.resourceBytes` as JSON, so that whatever is accepted can
+ * be stored by every engine, jackson's copy included. A resource stored before the limit existed may
+ * still be changed as long as the change does not make it larger (a deactivation must always pass).
+ */
+export function checkSize (context: ScimContext, type: ResourceType, body: Json, before?: Json): void {
+  const max = context.limits.resourceBytes
+  const size = Buffer.byteLength(JSON.stringify(body))
+  if (size <= max) return
+  if (before !== undefined && size <= Buffer.byteLength(JSON.stringify(before))) return
+  throw new ScimProblem(400, `The ${type} would take ${size} bytes; at most ${max} are accepted`, 'invalidValue')
+}

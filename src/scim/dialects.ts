@@ -4,8 +4,14 @@
 //   attributes the schema declares boolean (`active`, and `primary` inside multi-valued attributes).
 // - null means unassigned (RFC 7643 §2.5): such attributes are dropped, at any depth (Microsoft's
 //   test collection sends addresses with `"country": null`).
+// - A URN-qualified core attribute is the attribute (RFC 7644 §3.10): "urn:…:core:2.0:User:password" is
+//   `password`, and a "urn:…:core:2.0:User" object holds top-level attributes; so what is dropped
+//   below is dropped in every spelling.
 // - What a client may not set is dropped: `password` (never stored), `id` and `meta` (server-assigned),
 //   and a User's `groups` (read-only: memberships are written through Groups).
+import { ScimProblem } from './errors.js'
+import { PROTOTYPE_KEYS } from './hygiene.js'
+
 type Json = Record<string, unknown>
 
 // Attribute names are case-insensitive (RFC 7643 §2.1): known ones are stored in their canonical case.
@@ -33,9 +39,42 @@ function withoutNulls (value: unknown): unknown {
   return out
 }
 
+const CORE_URN = { User: 'urn:ietf:params:scim:schemas:core:2.0:user', Group: 'urn:ietf:params:scim:schemas:core:2.0:group' } as const
+
+// Sets a dotted name ("name.givenName", from a qualified key) as nested attributes.
+function setPath (out: Json, path: string[], value: unknown): void {
+  if (path.length === 1) {
+    out[path[0]] = value
+    return
+  }
+  const key = Object.keys(out).find((k) => k.toLowerCase() === path[0].toLowerCase()) ?? path[0]
+  const child = isObject(out[key]) ? out[key] as Json : {}
+  out[key] = child
+  setPath(child, path.slice(1), value)
+}
+
+/** The body with URN-qualified core attributes written as plain ones (the qualified spelling wins). */
+function unqualified (kind: 'User' | 'Group', body: Json): Json {
+  const urn = CORE_URN[kind]
+  if (!Object.keys(body).some((key) => key.toLowerCase().startsWith(urn))) return body
+  const out: Json = {}
+  const qualified: Array<[string[], unknown]> = []
+  for (const [key, value] of Object.entries(body)) {
+    const lower = key.toLowerCase()
+    if (lower === urn && isObject(value)) qualified.push(...Object.entries(value).map(([k, v]): [string[], unknown] => [[k], v]))
+    else if (lower.startsWith(urn + ':')) {
+      const path = key.slice(urn.length + 1).split('.')
+      if (path.some((name) => PROTOTYPE_KEYS.has(name))) throw new ScimProblem(400, `"${key}" is not an attribute name`, 'invalidSyntax')
+      qualified.push([path, value])
+    } else out[key] = value
+  }
+  for (const [path, value] of qualified) setPath(out, path, value)
+  return out
+}
+
 export function normaliseBody (kind: 'User' | 'Group', body: Json): Json {
   const out: Json = {}
-  for (const [given, value] of Object.entries(withoutNulls(body) as Json)) {
+  for (const [given, value] of Object.entries(unqualified(kind, withoutNulls(body) as Json))) {
     const key = CANONICAL.get(given.toLowerCase()) ?? given
     if ((DROPPED[kind] as readonly string[]).some((d) => d.toLowerCase() === key.toLowerCase())) continue
     const multi = MULTI_VALUED.find((m) => m.toLowerCase() === key.toLowerCase())

@@ -10,13 +10,15 @@ export function scimError (status: number, detail: string, scimType?: ScimType) 
   return { schemas: [ERROR_SCHEMA], status: String(status), ...(scimType ? { scimType } : {}), detail }
 }
 
-export function sendScimError (reply: FastifyReply, status: number, detail: string, scimType?: ScimType): FastifyReply {
+export function sendScimError (reply: FastifyReply, status: number, detail: string, scimType?: ScimType, headers?: Record<string, string>): FastifyReply {
+  if (headers !== undefined) reply.headers(headers)
   return reply.code(status).type(SCIM_CONTENT_TYPE).send(scimError(status, detail, scimType))
 }
 
 /** A client-facing failure of a SCIM operation, answered in RFC 7644 §3.12 format by whoever catches it. */
 export class ScimProblem extends Error {
-  constructor (readonly status: number, detail: string, readonly scimType?: ScimType) {
+  /** `headers`: sent with the error (Retry-After with a 429). */
+  constructor (readonly status: number, detail: string, readonly scimType?: ScimType, readonly headers?: Record<string, string>) {
     super(detail)
     this.name = 'ScimProblem'
   }

@@ -1,6 +1,8 @@
 // SCIM 2.0 filter expressions (RFC 7644 §3.4.2.2) and PATCH paths (§3.5.2):
 // parsing, in-memory evaluation and index planning.
 
+import { foldKey } from '../keys.js'
+
 export class FilterError extends Error {
   constructor (message: string) {
     super(message)
@@ -35,6 +37,16 @@ export type LookupAttribute = 'userName' | 'externalId' | 'id' | 'displayName' |
 export const MAX_FILTER_LENGTH = 4096
 export const MAX_FILTER_DEPTH = 50
 
+/** Bounds on one filter (the plugin's `limits` option sets the last two). */
+export interface FilterLimits {
+  /** Characters (default 4096). */
+  length?: number
+  /** Nesting of parentheses and value filters (default 50). */
+  depth?: number
+  /** Comparisons and presence tests (default: unbounded but for the length). */
+  terms?: number
+}
+
 const COMPARE_OPERATORS = new Set<string>(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le'])
 const ORDERING_OPERATORS = new Set<string>(['gt', 'ge', 'lt', 'le'])
 const ATTR_NAME = /^(?:[A-Za-z][A-Za-z0-9_-]*|\$ref)$/
@@ -53,9 +65,14 @@ class Parser {
   readonly text: string
   pos = 0
   depth = 0
+  terms = 0
+  readonly maxDepth: number
+  readonly maxTerms: number
 
-  constructor (text: string) {
+  constructor (text: string, limits: FilterLimits = {}) {
     this.text = text
+    this.maxDepth = limits.depth ?? MAX_FILTER_DEPTH
+    this.maxTerms = limits.terms ?? Infinity
   }
 
   fail (message: string, at = this.pos): never {
@@ -82,7 +99,7 @@ class Parser {
   }
 
   enter (at: number): void {
-    if (++this.depth > MAX_FILTER_DEPTH) this.fail(`filter nested deeper than ${MAX_FILTER_DEPTH} levels`, at)
+    if (++this.depth > this.maxDepth) this.fail(`filter nested deeper than ${this.maxDepth} levels`, at)
   }
 
   // Matches a case-insensitive keyword only as a whole word.
@@ -156,6 +173,7 @@ class Parser {
 
   parseAttrExp (inValueFilter: boolean): Filter {
     const start = this.pos
+    if (++this.terms > this.maxTerms) this.fail(`filter has more than ${this.maxTerms} terms`, start)
     const path = this.readAttrPath()
     if (this.peek() === '[') {
       if (inValueFilter) this.fail('value filters cannot be nested')
@@ -240,15 +258,15 @@ function toAttrPath (raw: string, at: number, parser: Parser): AttrPath {
   return path
 }
 
-function checkInput (text: unknown, what: string): string {
+function checkInput (text: unknown, what: string, maxLength = MAX_FILTER_LENGTH): string {
   if (typeof text !== 'string') throw new FilterError(`${what} must be a string`)
-  if (text.length > MAX_FILTER_LENGTH) throw new FilterError(`${what} longer than ${MAX_FILTER_LENGTH} characters`)
+  if (text.length > maxLength) throw new FilterError(`${what} longer than ${maxLength} characters`)
   if (text.trim() === '') throw new FilterError(`${what} is empty`)
   return text
 }
 
-export function parseFilter (text: string): Filter {
-  const parser = new Parser(checkInput(text, 'filter'))
+export function parseFilter (text: string, limits: FilterLimits = {}): Filter {
+  const parser = new Parser(checkInput(text, 'filter', limits.length), limits)
   const filter = parser.parseOr(false)
   parser.skipWs()
   if (!parser.atEnd()) parser.fail(`unexpected "${parser.peek()}"`)
@@ -371,8 +389,9 @@ function isPresent (v: unknown): boolean {
 
 function compareOne (op: CompareOperator, actual: unknown, expected: FilterValue, caseExact: boolean): boolean {
   if (typeof actual === 'string' && typeof expected === 'string') {
-    const a = caseExact ? actual : actual.toLowerCase()
-    const e = caseExact ? expected : expected.toLowerCase()
+    // Case-insensitive attributes compare in the form their keys are stored in (src/keys.ts).
+    const a = caseExact ? actual : foldKey(actual)
+    const e = caseExact ? expected : foldKey(expected)
     switch (op) {
       case 'eq': return a === e
       case 'co': return a.includes(e)
@@ -437,6 +456,11 @@ function comparableValuesOrRaw (resource: Record<string, unknown>, path: AttrPat
 
 export function matches (resource: Record<string, unknown>, filter: Filter): boolean {
   return evaluate(resource, filter, undefined)
+}
+
+/** Whether one element of the multi-valued `attribute` matches a value filter (`emails[type eq "work"]`). */
+export function matchesElement (element: Record<string, unknown>, filter: Filter, attribute: string): boolean {
+  return evaluate(element, filter, attribute)
 }
 
 // ---------------------------------------------------------------------------

@@ -4,12 +4,13 @@
 import { randomUUID } from 'node:crypto'
 import type { Member, ResourceKeys, ResourceStore, StoredResource } from '../store/types.js'
 import type { Change } from './backend.js'
-import { exact, now, notFound, requireObject, rewrite, unique, validator, type Outcome, type ScimContext } from './context.js'
+import { checkSize, exact, filterBudget, now, notFound, patchOperations, requireObject, rewrite, unique, validator, type Outcome, type ScimContext } from './context.js'
 import { normaliseBody } from './dialects.js'
 import { ScimProblem } from './errors.js'
 import { applyPatch, PatchError } from './patch.js'
 import { present } from './resources.js'
 import { PatchOp, ScimGroup } from './schemas.js'
+import { foldKey } from '../keys.js'
 
 type Json = Record<string, unknown>
 
@@ -17,7 +18,7 @@ const validGroup = validator(ScimGroup, 'Group')
 const validPatch = validator(PatchOp, 'PatchOp')
 
 export function groupKeys (body: Json): ResourceKeys {
-  return { name: (body.displayName as string).toLowerCase(), externalId: exact(body.externalId), displayName: null }
+  return { name: foldKey(body.displayName as string), externalId: exact(body.externalId), displayName: null }
 }
 
 export function presentGroup (context: ScimContext, group: StoredResource, members?: Member[]): Json {
@@ -73,6 +74,7 @@ async function applyMembers (context: ScimContext, store: ResourceStore, group: 
 
 export async function createGroup (context: ScimContext, given: unknown): Promise<Outcome> {
   const { body, members } = splitGroup(given)
+  checkSize(context, 'Group', body)
   const time = now()
   const group: StoredResource = {
     directoryId: context.directory.id, type: 'Group', id: randomUUID(), keys: groupKeys(body), body, created: time, lastModified: time, version: 1
@@ -122,10 +124,13 @@ export function replaceGroup (context: ScimContext, id: string, given: unknown):
 export function patchGroup (context: ScimContext, id: string, given: unknown, status: 200 | 204): Promise<Outcome> {
   const patch = requireObject(given, 'PatchOp')
   validPatch(patch)
+  const operations = patchOperations(context, patch)
   return changeGroup(context, id, status, (stored, members) => {
     try {
       // With its id: Okta's rename echoes it in a path-less value; splitGroup drops it again.
-      const patched = applyPatch({ ...stored.body, id: stored.id, members }, patch.Operations as [], { booleanAttributes: [], readOnly: ['id', 'meta'] })
+      const patched = applyPatch({ ...stored.body, id: stored.id, members }, operations as [], {
+        booleanAttributes: [], readOnly: ['id', 'meta'], filterBudget: filterBudget(context)
+      })
       return splitGroup(patched)
     } catch (err) {
       if (err instanceof PatchError) throw new ScimProblem(400, err.message, err.scimType)

@@ -4,9 +4,8 @@
 // not: a deactivated directory answers 403 instead of `200 {}`, and every error has a SCIM body.
 import type { Directory, DirectorySyncRequest, DirectorySyncResponse, EventCallback, Result } from '../types.js'
 import { authorize } from './auth.js'
-import type { ScimBackend } from './backend.js'
 import { scimError, ScimProblem } from './errors.js'
-import { runScim, type ScimMethod } from './operations.js'
+import { runScim, type ScimMethod, type ScimService } from './operations.js'
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
 const REFUSED = {
@@ -16,7 +15,7 @@ const REFUSED = {
 } as const
 
 export async function handleJacksonRequest (
-  backend: ScimBackend,
+  service: ScimService,
   getDirectory: (id: string) => Promise<Result<Directory>>,
   scimBaseUrl: string,
   request: DirectorySyncRequest,
@@ -34,7 +33,7 @@ export async function handleJacksonRequest (
   const method = request.method?.toUpperCase()
   if (!METHODS.has(method)) return fail(405, `${request.method} is not allowed`)
   try {
-    const answer = await runScim(backend, {
+    const answer = await runScim(service, {
       directory,
       baseUrl: `${scimBaseUrl}/${directory.id}`,
       kind,

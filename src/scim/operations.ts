@@ -5,8 +5,11 @@ import type { Directory, EventCallback } from '../types.js'
 import type { ScimBackend } from './backend.js'
 import type { Outcome, ScimContext } from './context.js'
 import { ScimProblem } from './errors.js'
+import type { DirectoryGate } from './fairness.js'
 import { createGroup, deleteGroup, patchGroup, replaceGroup } from './groups.js'
-import { getResource, listResources, type ListParams } from './query.js'
+import { checkBody, checkText } from './hygiene.js'
+import type { Limits } from './limits.js'
+import { getResource, integerParam, listResources, type ListParams } from './query.js'
 import type { ResourceKind } from './resources.js'
 import { createUser, deleteUser, patchUser, replaceUser } from './users.js'
 
@@ -26,6 +29,13 @@ export interface ScimCall {
   callback?: EventCallback
 }
 
+/** What every SCIM call runs with: the storage below, the bounds on a request, and the fairness gate. */
+export interface ScimService {
+  backend: ScimBackend
+  limits: Limits
+  gate: DirectoryGate
+}
+
 export interface ScimAnswer {
   status: number
   body?: Record<string, unknown>
@@ -38,20 +48,32 @@ const patchStatus = (directory: Directory): 200 | 204 => directory.type === 'azu
 function searchParams (body: unknown): ListParams {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ScimProblem(400, 'A search request must be a JSON object', 'invalidSyntax')
   const b = body as Record<string, unknown>
-  const list = (v: unknown) => Array.isArray(v) ? v.join(',') : typeof v === 'string' ? v : undefined
-  const int = (v: unknown, name: string) => {
-    if (v === undefined) return undefined
-    if (typeof v !== 'number' || !Number.isInteger(v)) throw new ScimProblem(400, `"${name}" must be an integer`, 'invalidValue')
-    return v
+  const list = (v: unknown, name: string) => {
+    if (v === undefined || typeof v === 'string') return v
+    if (Array.isArray(v) && v.every((item) => typeof item === 'string')) return v.join(',')
+    throw new ScimProblem(400, `"${name}" must be a list of attribute names`, 'invalidValue')
   }
   if (b.filter !== undefined && typeof b.filter !== 'string') throw new ScimProblem(400, '"filter" must be a string', 'invalidFilter')
   return {
     filter: b.filter as string | undefined,
-    startIndex: int(b.startIndex, 'startIndex'),
-    count: int(b.count, 'count'),
-    attributes: list(b.attributes),
-    excludedAttributes: list(b.excludedAttributes)
+    startIndex: integerParam(b.startIndex, 'startIndex'),
+    count: integerParam(b.count, 'count'),
+    attributes: list(b.attributes, 'attributes'),
+    excludedAttributes: list(b.excludedAttributes, 'excludedAttributes')
   }
+}
+
+// A request body of more values than this is expensive work (a large membership change, a long
+// PATCH): it takes one of its directory's slots for such work (fairness.ts).
+const EXPENSIVE_BODY_VALUES = 500
+
+/** Refuses what no operation may be given (hygiene.ts), before any operation runs; answers the body's size in values. */
+function checkCall (call: ScimCall, limits: Limits): number {
+  checkText(call.id, 'The resource id')
+  for (const [name, value] of Object.entries(call.query ?? {})) {
+    if (typeof value === 'string') checkText(value, `"${name}"`)
+  }
+  return checkBody(call.body, limits)
 }
 
 async function run (context: ScimContext, call: ScimCall): Promise<Outcome> {
@@ -75,8 +97,16 @@ async function run (context: ScimContext, call: ScimCall): Promise<Outcome> {
   throw new ScimProblem(405, `${method} is not allowed here`)
 }
 
-export async function runScim (backend: ScimBackend, call: ScimCall): Promise<ScimAnswer> {
-  const outcome = await run({ backend, directory: call.directory, baseUrl: call.baseUrl }, call)
+export async function runScim (service: ScimService, call: ScimCall): Promise<ScimAnswer> {
+  const { backend, limits, gate } = service
+  const values = checkCall(call, limits)
+  const directoryId = call.directory.id
+  const context: ScimContext = {
+    backend, limits, directory: call.directory, baseUrl: call.baseUrl, expensive: (fn) => gate.run(directoryId, fn)
+  }
+  const outcome = values > EXPENSIVE_BODY_VALUES && call.method !== 'GET' && !call.search
+    ? await context.expensive(() => run(context, call))
+    : await run(context, call)
   if (outcome.events.length > 0) await backend.deliver(call.directory, outcome.events, call.callback)
   return { status: outcome.status, body: outcome.body, location: outcome.location }
 }

@@ -2,7 +2,7 @@
 // Tolerates the dialects of Okta and Microsoft Entra (capitalised ops, "True"/"False"
 // strings, dotted and URN keys in path-less values, member removal by value list).
 
-import { FilterError, isCoreSchemaUri, matches, parsePath } from './filter.js'
+import { FilterError, isCoreSchemaUri, matchesElement, parsePath } from './filter.js'
 import type { AttrPath, Filter, PatchPath } from './filter.js'
 
 export type PatchErrorType = 'invalidPath' | 'noTarget' | 'invalidValue' | 'mutability' | 'invalidSyntax'
@@ -28,6 +28,12 @@ export interface PatchOptions {
   booleanAttributes?: string[]
   /** Top-level attributes a client may not change. Default `['id', 'meta']`. */
   readOnly?: string[]
+  /**
+   * The most elements that value filters (`emails[type eq "work"]`) may be evaluated on in one PATCH,
+   * all operations together, so that the work of a PATCH stays bounded. Member removals by id
+   * (`members[value eq "…"]`) are compared directly and do not count. Default 100,000.
+   */
+  filterBudget?: number
 }
 
 type Json = Record<string, unknown>
@@ -63,6 +69,23 @@ function setCI (obj: Json, name: string, value: unknown): void {
 function deleteCI (obj: Json, name: string): void {
   const key = findKey(obj, name)
   if (key !== undefined) delete obj[key]
+}
+
+// A canonical text of a JSON value (object keys sorted), so that equal values hash alike: merges and
+// removals use a Map instead of comparing every pair.
+function canonical (value: unknown): string {
+  if (Array.isArray(value)) return '[' + value.map(canonical).join(',') + ']'
+  if (isPlainObject(value)) {
+    return '{' + Object.keys(value).sort().map((k) => JSON.stringify(k) + ':' + canonical(value[k])).join(',') + '}'
+  }
+  return JSON.stringify(value) ?? 'undefined'
+}
+
+// A value filter that compares the element's id (`members[value eq "…"]`): answered without the evaluator.
+function valueIdFilter (name: string, filter: Filter): string | undefined {
+  if (!VALUE_KEYED.has(name.toLowerCase()) || filter.op !== 'eq' || typeof filter.value !== 'string') return undefined
+  const { path } = filter
+  return path.uri === undefined && path.subAttribute === undefined && path.attribute.toLowerCase() === 'value' ? filter.value : undefined
 }
 
 function deepEqual (a: unknown, b: unknown): boolean {
@@ -133,11 +156,22 @@ class Patcher {
   readonly root: Json
   readonly booleans: Set<string>
   readonly readOnly: Set<string>
+  private budget: number
 
   constructor (root: Json, options: PatchOptions) {
     this.root = root
     this.booleans = new Set((options.booleanAttributes ?? ['active']).map((s) => s.toLowerCase()))
     this.readOnly = new Set((options.readOnly ?? ['id', 'meta']).map((s) => s.toLowerCase()))
+    this.budget = options.filterBudget ?? 100_000
+  }
+
+  /** The elements of `list` that a value filter selects. */
+  select (name: string, list: unknown[], filter: Filter): Set<unknown> {
+    const id = valueIdFilter(name, filter)
+    if (id !== undefined) return new Set(list.filter((el) => isPlainObject(el) && getCI(el, 'value') === id))
+    this.budget -= list.length
+    if (this.budget < 0) throw new PatchError('invalidValue', 'this PATCH evaluates its value filters on too many values; send it in smaller requests')
+    return new Set(list.filter((el) => isPlainObject(el) && matchesElement(el, filter, name)))
   }
 
   coerce (name: string, value: unknown): unknown {
@@ -289,10 +323,11 @@ class Patcher {
     if (op === 'remove') {
       if (!Object.hasOwn(container, key)) return
       if (Array.isArray(existing) && value !== undefined && value !== null) {
-        // Entra and JumpCloud remove selected members with a value list.
+        // Entra and JumpCloud remove selected members with a value list: by id where the target has one, else by equality.
         const targets = Array.isArray(value) ? value : [value]
-        const remaining = existing.filter((el) => !targets.some((t) =>
-          hasValue(t) && isPlainObject(el) ? getCI(el, 'value') === getCI(t, 'value') : deepEqual(el, t)))
+        const ids = new Set(targets.filter(hasValue).map((t) => getCI(t, 'value')))
+        const whole = new Set(targets.filter((t) => !hasValue(t)).map(canonical))
+        const remaining = existing.filter((el) => !(hasValue(el) && ids.has(getCI(el, 'value'))) && !(whole.size > 0 && whole.has(canonical(el))))
         this.setOrUnassign(container, key, remaining)
         return
       }
@@ -327,11 +362,20 @@ class Patcher {
     const out = [...list]
     const touched = new Set<unknown>()
     const byValue = VALUE_KEYED.has(name.toLowerCase())
+    // What is already there, hashed: members by their id, anything else by its canonical text.
+    const seen = new Set(out.map(canonical))
+    const ids = new Set(byValue ? out.filter(hasValue).map((el) => getCI(el, 'value')) : [])
     for (const raw of items) {
       if (raw === null || raw === undefined) continue
       const item = clean(raw)
-      if (out.some((el) => deepEqual(el, item))) continue
-      if (byValue && hasValue(item) && out.some((el) => hasValue(el) && getCI(el, 'value') === getCI(item, 'value'))) continue
+      const text = canonical(item)
+      if (seen.has(text)) continue
+      if (byValue && hasValue(item)) {
+        const id = getCI(item, 'value')
+        if (ids.has(id)) continue
+        ids.add(id)
+      }
+      seen.add(text)
       out.push(item)
       touched.add(item)
     }
@@ -380,9 +424,8 @@ class Patcher {
       throw new PatchError('invalidPath', `"${name}" is not multi-valued`)
     }
     const list = Array.isArray(existing) ? existing : []
-    // Evaluate in the attribute's context so members[value eq …] compares ids exactly.
-    const probe: Filter = { op: 'valuePath', path: { attribute: name }, filter }
-    const matched = new Set(list.filter((el) => isPlainObject(el) && matches({ [name]: [el] }, probe)))
+    // Evaluated in the attribute's context, so that members[value eq …] compares ids exactly.
+    const matched = this.select(name, list, filter)
 
     if (op === 'remove') {
       if (matched.size === 0) return

@@ -3,11 +3,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import type { Directory, Result } from '../types.js'
-import type { ScimBackend } from './backend.js'
+import type { FailedAuthLimiter } from './auth-limiter.js'
 import { resourceType, resourceTypes, schema, schemas, serviceProviderConfig, listResponse } from './discovery.js'
 import { SCIM_CONTENT_TYPE, ScimProblem, sendScimError } from './errors.js'
 import { authorize } from './auth.js'
-import { runScim, type ScimCall, type ScimMethod } from './operations.js'
+import { jsonDepthExceeds } from './limits.js'
+import { runScim, type ScimCall, type ScimMethod, type ScimService } from './operations.js'
 import type { ListParams } from './query.js'
 import { DirectoryParams, ListQuery, ListResponse, ResourceParams } from './schemas.js'
 
@@ -17,7 +18,9 @@ const ResourceOut = Type.Object({ schemas: Type.Optional(Type.Array(Type.String(
 export interface ScimRoutesOptions {
   /** The directory a request names (for its token and state). */
   directory: (id: string) => Promise<Result<Directory>>
-  backend: ScimBackend
+  service: ScimService
+  /** Failed authentications per client address; undefined when the host turned the limit off. */
+  authLimiter: FailedAuthLimiter | undefined
   /** The largest request body in bytes: larger ones answer 413. */
   bodyLimit: number
   /** The SCIM base URL without the directory id, e.g. https://app.example.com/api/scim/v2.0 */
@@ -34,10 +37,15 @@ type Params = { directoryId: string, id?: string, name?: string }
 type ResourceMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 
-export async function scimRoutes (fastify: FastifyInstance, { directory, backend, baseUrl, bodyLimit }: ScimRoutesOptions): Promise<void> {
+export async function scimRoutes (fastify: FastifyInstance, { directory, service, baseUrl, bodyLimit, authLimiter }: ScimRoutesOptions): Promise<void> {
+  const { jsonDepth } = service.limits
   fastify.removeAllContentTypeParsers()
   fastify.addContentTypeParser(['application/json', 'application/scim+json'], { parseAs: 'string', bodyLimit }, (_request, body, done) => {
     if (body === '') return done(null, undefined)
+    // Depth is checked before parsing: nothing recursive ever meets a body nested deeper.
+    if (jsonDepthExceeds(body as string, jsonDepth)) {
+      return done(new ScimProblem(400, `The request body is nested deeper than ${jsonDepth} levels`, 'invalidSyntax'), undefined)
+    }
     try {
       done(null, JSON.parse(body as string))
     } catch {
@@ -46,7 +54,7 @@ export async function scimRoutes (fastify: FastifyInstance, { directory, backend
   })
   fastify.setNotFoundHandler((request, reply) => sendScimError(reply, 404, `No SCIM endpoint at ${request.method} ${request.url.split('?')[0]}`))
   fastify.setErrorHandler((error: Error & { statusCode?: number, scimType?: any, code?: string, validation?: unknown }, request, reply) => {
-    if (error instanceof ScimProblem) return sendScimError(reply, error.status, error.message, error.scimType)
+    if (error instanceof ScimProblem) return sendScimError(reply, error.status, error.message, error.scimType, error.headers)
     const status = error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 415 : error.statusCode ?? 500
     if (status >= 500) request.log.error({ err: error }, 'SCIM request failed')
     // A query or path parameter that fails its schema (count=abc) is an invalid value.
@@ -54,7 +62,7 @@ export async function scimRoutes (fastify: FastifyInstance, { directory, backend
     return sendScimError(reply, status, status >= 500 ? 'Internal server error' : error.message, scimType)
   })
   fastify.decorateRequest('scimDirectory', null)
-  fastify.addHook('onRequest', (request, reply) => authenticate(directory, request, reply))
+  fastify.addHook('onRequest', (request, reply) => authenticate(directory, authLimiter, request, reply))
 
   const base = (request: FastifyRequest<{ Params: Params }>) => `${baseUrl}/${request.params.directoryId}`
   const discovery = (path: string, handler: (request: FastifyRequest<{ Params: Params }>) => unknown) => {
@@ -75,7 +83,7 @@ export async function scimRoutes (fastify: FastifyInstance, { directory, backend
 
   const answer = async (reply: FastifyReply, call: Omit<ScimCall, 'directory' | 'baseUrl'> & { request: FastifyRequest<{ Params: Params }> }) => {
     const { request, ...rest } = call
-    const result = await runScim(backend, { ...rest, directory: request.scimDirectory!, baseUrl: base(request) })
+    const result = await runScim(service, { ...rest, directory: request.scimDirectory!, baseUrl: base(request) })
     if (result.location !== undefined) reply.header('Location', result.location)
     reply.code(result.status)
     if (result.body === undefined) return reply.send()
@@ -115,12 +123,19 @@ function route (fastify: FastifyInstance, path: string, methods: ResourceMethod[
 
 // Bearer auth in onRequest, before the body is read. An unknown directory answers exactly as a wrong
 // token does, so that an unauthenticated caller cannot learn which directory ids exist.
-async function authenticate (lookup: ScimRoutesOptions['directory'], request: FastifyRequest, reply: FastifyReply) {
+async function authenticate (lookup: ScimRoutesOptions['directory'], limiter: FailedAuthLimiter | undefined, request: FastifyRequest, reply: FastifyReply) {
   const directoryId = (request.params as Params | undefined)?.directoryId
   if (directoryId === undefined) return
+  // Node keeps the first of several Authorization headers and drops the rest: which one a proxy in
+  // front saw is anyone's guess, so such a request is refused.
+  if (authorizationHeaders(request.raw.rawHeaders) > 1) return sendScimError(reply, 400, 'Send one Authorization header')
   const header = request.headers.authorization ?? ''
   const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1]
   const unauthorized = () => {
+    const retryAfter = limiter?.fail(request.ip)
+    if (retryAfter !== undefined) {
+      return sendScimError(reply, 429, 'Too many failed authentications from this address', undefined, { 'retry-after': String(retryAfter) })
+    }
     reply.header('WWW-Authenticate', 'Bearer realm="SCIM"')
     return sendScimError(reply, 401, 'Missing or invalid bearer token')
   }
@@ -129,4 +144,10 @@ async function authenticate (lookup: ScimRoutesOptions['directory'], request: Fa
   if (outcome.ok) request.scimDirectory = outcome.directory
   else if (outcome.reason === 'deactivated') return sendScimError(reply, 403, 'This directory is deactivated')
   else return unauthorized()
+}
+
+function authorizationHeaders (raw: string[]): number {
+  let count = 0
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 13 && raw[i].toLowerCase() === 'authorization') count++
+  return count
 }

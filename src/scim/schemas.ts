@@ -185,8 +185,9 @@ export const ScimErrorBody = Type.Object({
 // Fastify coerces the query strings to integers.
 export const ListQuery = Type.Object({
   filter: OptStr(),
-  startIndex: Type.Optional(Type.Integer()),
-  count: Type.Optional(Type.Integer()),
+  // Integers, parsed by the operations (query.ts integerParam): a schema integer would let 1e300 through.
+  startIndex: Type.Optional(Type.String({ description: 'an integer: the 1-based index of the first result' })),
+  count: Type.Optional(Type.String({ description: 'an integer: the most results in a page' })),
   attributes: OptStr(),
   excludedAttributes: OptStr(),
   sortBy: OptStr(),

@@ -2,13 +2,14 @@
 // answered with the changes it made.
 import { randomUUID } from 'node:crypto'
 import type { ResourceKeys, ResourceStore, StoredResource } from '../store/types.js'
-import { exact, lower, now, notFound, requireObject, rewrite, unique, validator, type Outcome, type ScimContext } from './context.js'
+import { checkSize, exact, filterBudget, now, notFound, patchOperations, requireObject, rewrite, unique, validator, type Outcome, type ScimContext } from './context.js'
 import { normaliseBody } from './dialects.js'
 import { applyPatch, PatchError } from './patch.js'
 import { present } from './resources.js'
 import { PatchOp, ScimUserCreate } from './schemas.js'
 import { ScimProblem } from './errors.js'
 import type { Change } from './backend.js'
+import { foldKey, foldedOrNull } from '../keys.js'
 
 type Json = Record<string, unknown>
 
@@ -16,7 +17,7 @@ const validUser = validator(ScimUserCreate, 'User')
 const validPatch = validator(PatchOp, 'PatchOp')
 
 export function userKeys (body: Json): ResourceKeys {
-  return { name: (body.userName as string).toLowerCase(), externalId: exact(body.externalId), displayName: lower(body.displayName) }
+  return { name: foldKey(body.userName as string), externalId: exact(body.externalId), displayName: foldedOrNull(body.displayName) }
 }
 
 export function presentUser (context: ScimContext, user: StoredResource): Json {
@@ -31,6 +32,7 @@ function userBody (given: unknown): Json {
 
 export async function createUser (context: ScimContext, given: unknown): Promise<Outcome> {
   const body = userBody(given)
+  checkSize(context, 'User', body)
   const time = now()
   const user: StoredResource = {
     directoryId: context.directory.id, type: 'User', id: randomUUID(), keys: userKeys(body), body, created: time, lastModified: time, version: 1
@@ -52,12 +54,15 @@ export async function replaceUser (context: ScimContext, id: string, given: unkn
 export async function patchUser (context: ScimContext, id: string, given: unknown): Promise<Outcome> {
   const patch = requireObject(given, 'PatchOp')
   validPatch(patch)
+  const operations = patchOperations(context, patch)
   const { after, events } = await context.backend.write(context.directory, (store) =>
     updated(context, store, id, (current) => {
       let patched: Json
       try {
         // With its id, so that an operation echoing the unchanged id (Okta does) is accepted; userBody drops it again.
-        patched = applyPatch({ ...current.body, id: current.id }, patch.Operations as [], { booleanAttributes: ['active', 'primary'], readOnly: ['id', 'meta', 'groups'] })
+        patched = applyPatch({ ...current.body, id: current.id }, operations as [], {
+          booleanAttributes: ['active', 'primary'], readOnly: ['id', 'meta', 'groups'], filterBudget: filterBudget(context)
+        })
       } catch (err) {
         if (err instanceof PatchError) throw new ScimProblem(400, err.message, err.scimType)
         throw err
