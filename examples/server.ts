@@ -4,10 +4,20 @@
 //   npm run example          PORT=3000 HOST=127.0.0.1 EXTERNAL_URL=http://127.0.0.1:3000 DATA_DIR=./data
 // More directories: npm run directory -- create --tenant acme
 import Fastify from 'fastify'
-import fastifyDirectorySync from '../src/index.js'
+import fastifyDirectorySync, { clientErrorHandler, frameworkErrors } from '../src/index.js'
 import { externalUrl, host, pluginOptions, port } from './config.js'
 
-const app = Fastify({ logger: { level: process.env.LOG_LEVEL ?? 'info' } })
+const app = Fastify({
+  logger: { level: process.env.LOG_LEVEL ?? 'info' },
+  // Errors Fastify answers before any route runs (a URL that does not decode, headers too large) are
+  // SCIM errors under the SCIM path too.
+  frameworkErrors,
+  clientErrorHandler,
+  // A client that sends its request slowly is cut off instead of holding a connection for ever.
+  connectionTimeout: 60_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 10_000
+})
 await app.register(fastifyDirectorySync, {
   ...pluginOptions(),
   // Where a real app would create, update or revoke accounts.

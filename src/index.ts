@@ -1,4 +1,8 @@
 export { fastifyDirectorySync, fastifyDirectorySync as default } from './plugin.js'
 export type { DirectorySyncOptions, DbOptions, MemDbOptions, SqlDbOptions, RedisDbOptions } from './options.js'
 export * as errors from './errors.js'
+export { frameworkErrors, clientErrorHandler, scimFrameworkErrors, type ScimFrameworkErrors } from './scim/framework-errors.js'
+export type { Limits } from './scim/limits.js'
+export type { FairnessOptions } from './scim/fairness.js'
+export type { AuthFailureOptions } from './scim/auth-limiter.js'
 export type * from './types.js'

@@ -1,11 +1,11 @@
 // What every SCIM operation is given, and the helpers the User and Group operations share.
-import { isDeepStrictEqual } from 'node:util'
 import type { TSchema } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { UniquenessError, type ResourceKeys, type ResourceStore, type ResourceType, type StoredResource } from '../store/types.js'
 import type { Directory, ScimEvent } from '../types.js'
 import type { ScimBackend } from './backend.js'
 import { ScimProblem } from './errors.js'
+import { sameJson } from './json.js'
 import type { Limits } from './limits.js'
 
 export interface ScimContext {
@@ -78,7 +78,7 @@ export async function rewrite (
     const before = await store.get(context.directory.id, type, id)
     if (before === null) throw notFound(type, id)
     const body = await compute(before)
-    if (isDeepStrictEqual(body, before.body)) return { before, after: before, changed: false }
+    if (sameJson(body, before.body)) return { before, after: before, changed: false }
     checkSize(context, type, body, before.body)
     const after: StoredResource = { ...before, keys: keysOf(body), body, lastModified: now(), version: before.version + 1 }
     if (await unique(() => store.replace(after))) return { before, after, changed: true }
@@ -102,12 +102,15 @@ export const filterBudget = (context: ScimContext): number => context.limits.val
 /**
  * Refuses a resource body larger than `limits.resourceBytes` as JSON, so that whatever is accepted can
  * be stored by every engine, jackson's copy included. A resource stored before the limit existed may
- * still be changed as long as the change does not make it larger (a deactivation must always pass).
+ * still be changed as long as the change adds no more than a few bytes (`active` from true to false
+ * adds one: a deactivation must always pass).
  */
+const OVERSIZE_SLACK = 64
+
 export function checkSize (context: ScimContext, type: ResourceType, body: Json, before?: Json): void {
   const max = context.limits.resourceBytes
   const size = Buffer.byteLength(JSON.stringify(body))
   if (size <= max) return
-  if (before !== undefined && size <= Buffer.byteLength(JSON.stringify(before))) return
+  if (before !== undefined && size <= Buffer.byteLength(JSON.stringify(before)) + OVERSIZE_SLACK) return
   throw new ScimProblem(400, `The ${type} would take ${size} bytes; at most ${max} are accepted`, 'invalidValue')
 }

@@ -11,6 +11,7 @@
 //   and a User's `groups` (read-only: memberships are written through Groups).
 import { ScimProblem } from './errors.js'
 import { PROTOTYPE_KEYS } from './hygiene.js'
+import { withoutNulls } from './json.js'
 
 type Json = Record<string, unknown>
 
@@ -31,13 +32,6 @@ export function booleanish (value: unknown): unknown {
   return lower === 'true' ? true : lower === 'false' ? false : value
 }
 
-function withoutNulls (value: unknown): unknown {
-  if (Array.isArray(value)) return value.filter((v) => v !== null).map(withoutNulls)
-  if (!isObject(value)) return value
-  const out: Json = {}
-  for (const [key, v] of Object.entries(value)) if (v !== null) out[key] = withoutNulls(v)
-  return out
-}
 
 const CORE_URN = { User: 'urn:ietf:params:scim:schemas:core:2.0:user', Group: 'urn:ietf:params:scim:schemas:core:2.0:group' } as const
 

@@ -380,11 +380,17 @@ function comparableValues (resource: Record<string, unknown>, path: AttrPath): u
   return out
 }
 
+// Iterative: a stored resource may be nested deeper than the call stack allows.
 function isPresent (v: unknown): boolean {
-  if (v === undefined || v === null || v === '') return false
-  if (Array.isArray(v)) return v.some(isPresent)
-  if (isPlainObject(v)) return Object.values(v).some(isPresent)
-  return true
+  const stack = [v]
+  while (stack.length > 0) {
+    const item = stack.pop()
+    if (item === undefined || item === null || item === '') continue
+    if (Array.isArray(item)) stack.push(...item)
+    else if (isPlainObject(item)) stack.push(...Object.values(item))
+    else return true
+  }
+  return false
 }
 
 function compareOne (op: CompareOperator, actual: unknown, expected: FilterValue, caseExact: boolean): boolean {

@@ -4,6 +4,7 @@
 
 import { FilterError, isCoreSchemaUri, matchesElement, parsePath } from './filter.js'
 import type { AttrPath, Filter, PatchPath } from './filter.js'
+import { copyJson } from './json.js'
 
 export type PatchErrorType = 'invalidPath' | 'noTarget' | 'invalidValue' | 'mutability' | 'invalidSyntax'
 
@@ -469,7 +470,7 @@ export function applyPatch (
 ): Record<string, unknown> {
   if (!Array.isArray(operations)) throw new PatchError('invalidSyntax', '"Operations" must be an array')
   // Operate on a copy so a failure part-way leaves the caller's resource intact.
-  const patcher = new Patcher(structuredClone(resource), options)
+  const patcher = new Patcher(copyJson(resource), options)
   operations.forEach((operation: unknown, i) => {
     if (!isPlainObject(operation) || typeof operation.op !== 'string') {
       throw new PatchError('invalidSyntax', `operation ${i}: "op" must be a string`)
@@ -484,7 +485,7 @@ export function applyPatch (
     }
     const path = typeof rawPath === 'string' && rawPath.trim() !== '' ? rawPath : undefined
     if (op === 'remove' && path === undefined) throw new PatchError('noTarget', `operation ${i}: "remove" needs a path`)
-    patcher.apply(op as Op, path, operation.value === undefined ? undefined : structuredClone(operation.value))
+    patcher.apply(op as Op, path, operation.value === undefined ? undefined : copyJson(operation.value))
   })
   return patcher.root
 }

@@ -3,6 +3,7 @@
 // returned).
 import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA } from './discovery.js'
 import { ScimProblem } from './errors.js'
+import { copyJson } from './json.js'
 
 type Json = Record<string, unknown>
 
@@ -103,7 +104,7 @@ export function project (resource: Json, attributes: string[][] | undefined, exc
     return kept
   }
   if (excluded !== undefined && excluded.length > 0) {
-    const copy = structuredClone(resource)
+    const copy = copyJson(resource)
     for (const path of excluded) {
       if (path.length === 1 && ALWAYS.has(path[0].toLowerCase())) continue
       drop(copy, path)

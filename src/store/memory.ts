@@ -26,7 +26,8 @@ function stateOf (directoryId: string): DirectoryState {
   return state
 }
 
-const copy = (resource: StoredResource): StoredResource => structuredClone(resource)
+// Through JSON: structuredClone overflows the stack on a deeply nested resource.
+const copy = (resource: StoredResource): StoredResource => JSON.parse(JSON.stringify(resource))
 
 function matchesLookup (resource: StoredResource, lookup: Lookup | undefined): boolean {
   if (lookup === undefined) return true
@@ -43,6 +44,15 @@ export function openMemoryStore (): ResourceStore {
     async get (directoryId, type, id) {
       const resource = directories.get(directoryId)?.resources.get(id)
       return resource?.type === type ? copy(resource) : null
+    },
+    async getMany (directoryId, type, ids) {
+      const resources = directories.get(directoryId)?.resources
+      const found = new Map<string, StoredResource>()
+      for (const id of ids) {
+        const resource = resources?.get(id)
+        if (resource?.type === type && !found.has(id)) found.set(id, copy(resource))
+      }
+      return found
     },
     async list (directoryId, type, { lookup, offset, limit }): Promise<Page<StoredResource>> {
       const found: StoredResource[] = []
