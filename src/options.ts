@@ -50,7 +50,7 @@ export const OptionsSchema = Type.Object({
   // jackson's telemetry heartbeat runs a timer that can never be cleared, so this plugin does not start it.
   noAnalytics: Type.Optional(Type.Literal(true, { description: 'telemetry is never sent by this plugin' })),
   connectTimeout: Type.Optional(Positive('milliseconds registration waits for the database before failing (default 10000)')),
-  bodyLimit: Type.Optional(Positive('the largest SCIM request body in bytes; larger ones answer 413 (default 2097152)')),
+  bodyLimit: Type.Optional(Positive('the largest SCIM request body in bytes; larger ones answer 413 (default 8388608)')),
   limits: Type.Optional(Type.Object({
     operationsPerPatch: Type.Optional(Positive(`operations in one PATCH (default ${DEFAULT_LIMITS.operationsPerPatch})`)),
     valuesPerAttribute: Type.Optional(Positive(`values of one multi-valued attribute, members included, in a request or a resource (default ${DEFAULT_LIMITS.valuesPerAttribute})`)),
@@ -111,8 +111,9 @@ export const defaults = {
   scimPath: '/api/scim/v2.0',
   samlPath: '/api/oauth/saml',
   connectTimeout: 10_000,
-  // An Okta replace of a 10,000-member group (the largest request the providers document) fits.
-  bodyLimit: 2_097_152,
+  // An Okta replace of a 50,000-member group's full member list (the largest request the providers
+  // document: Okta sends the whole list) fits, at up to about 160 bytes a member.
+  bodyLimit: 8_388_608,
   events: {
     budget: 3000,
     maxAttempts: 8,

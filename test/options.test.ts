@@ -44,10 +44,10 @@ t.test('defaults', async (t) => {
     scimPath: '/api/scim/v2.0',
     samlPath: '/api/oauth/saml',
     connectTimeout: 10_000,
-    bodyLimit: 2_097_152,
+    bodyLimit: 8_388_608,
     limits: {
       operationsPerPatch: 1000,
-      valuesPerAttribute: 10_000,
+      valuesPerAttribute: 50_000,
       attributeNames: 200,
       filterTerms: 64,
       filterDepth: 20,

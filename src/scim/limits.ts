@@ -24,7 +24,8 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   operationsPerPatch: 1000,
-  valuesPerAttribute: 10_000,
+  // Okta may replace a group's members with the full list in one request: groups up to 50,000 members.
+  valuesPerAttribute: 50_000,
   attributeNames: 200,
   filterTerms: 64,
   filterDepth: 20,
