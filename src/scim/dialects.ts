@@ -32,7 +32,6 @@ export function booleanish (value: unknown): unknown {
   return lower === 'true' ? true : lower === 'false' ? false : value
 }
 
-
 const CORE_URN = { User: 'urn:ietf:params:scim:schemas:core:2.0:user', Group: 'urn:ietf:params:scim:schemas:core:2.0:group' } as const
 
 // Sets a dotted name ("name.givenName", from a qualified key) as nested attributes.

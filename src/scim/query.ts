@@ -2,7 +2,7 @@
 // on userName, externalId, id and displayName is answered from the store's indexes; any other filter
 // reads the directory's resources of that type in order. Every candidate is checked against the whole
 // filter, so an index only narrows the search.
-import type { Lookup, StoredResource } from '../store/types.js'
+import type { Lookup, ResourceStore, StoredResource } from '../store/types.js'
 import type { ScimContext } from './context.js'
 import { notFound } from './context.js'
 import { listResponse, MAX_RESULTS } from './discovery.js'
@@ -19,8 +19,8 @@ type Json = Record<string, unknown>
 
 /** Without `count`, a page holds this many resources. */
 export const DEFAULT_COUNT = 100
-// An index lookup that matches more than this is read in full anyway: displayName is not unique.
-const LOOKUP_LIMIT = 1_000_000
+// What an index lookup finds is read in pages of this many (displayName is not unique).
+const LOOKUP_PAGE = 500
 
 export interface ListParams {
   filter?: string
@@ -123,7 +123,16 @@ async function listIndexed (context: ScimContext, kind: ResourceKind, page: Page
     const found = await store.list(directoryId, kind, { offset: page.startIndex - 1, limit: page.count })
     return respond(context, kind, page, found.items, found.total)
   }
-  return listScanned(context, kind, page, filter, undefined, (await store.list(directoryId, kind, { lookup, offset: 0, limit: LOOKUP_LIMIT })).items)
+  return listScanned(context, kind, page, filter, undefined, lookedUp(store, directoryId, kind, lookup!))
+}
+
+// What an index lookup finds, a page at a time (a displayName is not unique: it may find many).
+async function * lookedUp (store: ResourceStore, directoryId: string, kind: ResourceKind, lookup: Lookup): AsyncIterable<StoredResource> {
+  for (let offset = 0; ; offset += LOOKUP_PAGE) {
+    const { items } = await store.list(directoryId, kind, { lookup, offset, limit: LOOKUP_PAGE })
+    yield * items
+    if (items.length < LOOKUP_PAGE) return
+  }
 }
 
 // A filter no index answers: the directory's resources of the kind are read in batches and matched,
