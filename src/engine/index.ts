@@ -53,7 +53,7 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     for (let i = 0; i < count; i++) sets.push(await createDirectorySync(database.db, opts))
     const locks = sets.map(() => database.serialLock ?? new Mutex())
     const lanes = new Lanes(sets, locks)
-    storage = await openStorage(database.options, database.serialLock)
+    storage = await openStorage(database.options, database.serialLock, log.child({ component: 'migrations' }))
     // SCIM writes do not touch jackson, so they queue apart from jackson's lanes (where its copy is
     // kept). Where the database orders them (PostgreSQL, MySQL) they spread over the lanes, as many at
     // once as there are lanes; elsewhere one directory's writes go one at a time, on its lane. On

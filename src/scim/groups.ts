@@ -62,11 +62,13 @@ async function applyMembers (context: ScimContext, store: ResourceStore, group: 
   await requireUsers(context, store, adding)
   const added = await store.addMembers(directoryId, group.id, adding)
   const removed = await store.removeMembers(directoryId, group.id, removing)
+  // The users of the events, read in batches (a change of thousands of members is not thousands of reads).
+  const users = await store.getMany(directoryId, 'User', [...added, ...removed])
   const changes: Change[] = []
   for (const [event, ids] of [['group.user_added', added], ['group.user_removed', removed]] as const) {
     for (const userId of ids) {
-      const user = await store.get(directoryId, 'User', userId)
-      if (user !== null) changes.push({ event, group, user })
+      const user = users.get(userId)
+      if (user !== undefined) changes.push({ event, group, user })
     }
   }
   return changes

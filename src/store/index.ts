@@ -1,25 +1,65 @@
 // Opens the storage for the database the plugin was given: the resource store and the event queue.
 import type { DbOptions } from '../options.js'
+import { createClient } from 'redis'
 import { MemoryEventQueue } from './memory-events.js'
 import { openMemoryStore } from './memory.js'
+import { pendingMigrationsOf, runMigrations, type Migration, type MigrationLogger, type MigrationTarget } from './migrations.js'
+import { redisMigrationTarget } from './redis-migrations.js'
 import { openRedisStore } from './redis.js'
+import { openSqlClient } from './sql-client.js'
+import { sqlMigrationTarget } from './sql-migrations.js'
 import { openSqlStorage, openSqlStore, type SerialLock } from './sql.js'
 import type { ResourceStore, Storage } from './types.js'
 
-/** The resource store alone (the store contract's tests). */
-export async function openStore (db: DbOptions): Promise<ResourceStore> {
-  if (db.engine === 'sql') return openSqlStore({ type: db.type, url: db.url, ssl: db.ssl })
-  if (db.engine === 'redis') return openRedisStore(db.url)
+/** The resource store alone (the store contract's tests). `log`: where the migrations warn. */
+export async function openStore (db: DbOptions, log?: MigrationLogger): Promise<ResourceStore> {
+  if (db.engine === 'sql') return openSqlStore({ type: db.type, url: db.url, ssl: db.ssl }, log)
+  if (db.engine === 'redis') return openRedisStore(db.url, log)
   return openMemoryStore()
+}
+
+/** The migrations `db` lacks, in order, without applying any (none on mem). Opening the storage applies them. */
+export function pendingMigrations (db: DbOptions): Promise<Migration[]> {
+  return withMigrationTarget(db, pendingMigrationsOf)
+}
+
+/** Applies the migrations `db` lacks; answers those applied (none: it was up to date). */
+export function migrate (db: DbOptions, log?: MigrationLogger): Promise<Migration[]> {
+  return withMigrationTarget(db, (target) => runMigrations(target, log))
+}
+
+async function withMigrationTarget<T> (db: DbOptions, fn: (target: MigrationTarget) => Promise<T[]>): Promise<T[]> {
+  if (db.engine === 'sql') {
+    const client = openSqlClient({ type: db.type, url: db.url, ssl: db.ssl })
+    try {
+      return await fn(sqlMigrationTarget(client))
+    } finally {
+      await client.close()
+    }
+  }
+  if (db.engine === 'redis') {
+    const client = createClient({ url: db.url, disableOfflineQueue: true, socket: { reconnectStrategy: false } })
+    client.on('error', () => {}) // the command that fails reports it
+    await client.connect()
+    try {
+      return await fn(redisMigrationTarget(client))
+    } finally {
+      await client.quit().catch(() => client.disconnect())
+    }
+  }
+  return []
 }
 
 // mem registrations of one process share one store, as jackson's mem engine does: so do their events.
 const memoryQueueKey = Symbol.for('fastify-directory-sync.memory-events')
 
-/** `db` with a resolved sqlite path. `serialLock`: on sqlite, the lock every writer to the file takes (see sql.ts). */
-export async function openStorage (db: DbOptions, serialLock?: SerialLock): Promise<Storage> {
-  if (db.engine === 'sql') return openSqlStorage({ type: db.type, url: db.url, ssl: db.ssl }, serialLock)
-  const resources = db.engine === 'redis' ? await openRedisStore(db.url) : openMemoryStore()
+/**
+ * `db` with a resolved sqlite path. `serialLock`: on sqlite, the lock every writer to the file takes (see
+ * sql.ts). `log`: where the migrations, applied first, warn (process warnings without it).
+ */
+export async function openStorage (db: DbOptions, serialLock?: SerialLock, log?: MigrationLogger): Promise<Storage> {
+  if (db.engine === 'sql') return openSqlStorage({ type: db.type, url: db.url, ssl: db.ssl }, serialLock, log)
+  const resources = db.engine === 'redis' ? await openRedisStore(db.url, log) : openMemoryStore()
   const events: MemoryEventQueue = db.engine === 'redis'
     ? new MemoryEventQueue()
     : ((globalThis as any)[memoryQueueKey] ??= new MemoryEventQueue())
@@ -33,3 +73,4 @@ export async function openStorage (db: DbOptions, serialLock?: SerialLock): Prom
 }
 
 export * from './types.js'
+export { MIGRATIONS, type AppliedMigration, type Migration, type MigrationLogger } from './migrations.js'

@@ -18,15 +18,19 @@ import { createClient } from 'redis'
 import {
   UniquenessError, type Lookup, type Member, type Page, type ResourceStore, type ResourceType, type StoredResource
 } from './types.js'
+import type { MigrationLogger } from './migrations.js'
+import { migrateRedis } from './redis-migrations.js'
 
 const SCAN_BATCH = 500
+const MEMBER_BATCH = 1000
 const KEY_LENGTH = 200
 
 type Client = ReturnType<typeof createClient>
 
 // The form of a key value inside a key name: '' for none, '=' and the value, or for a long value '#'
 // and its digest (two distinct values cannot share a form, unlike a digest stored as if it were a value).
-function indexable (value: string | null): string {
+// The migrations write keys in this form too.
+export function indexable (value: string | null): string {
   if (value === null) return ''
   if (value.length <= KEY_LENGTH) return '=' + value
   return '#' + createHash('sha256').update(value).digest('hex')
@@ -166,7 +170,8 @@ return out
 
 const parse = (data: string): StoredResource => JSON.parse(data)
 
-export async function openRedisStore (url: string): Promise<ResourceStore> {
+/** `log`: where the migrations warn (a process warning without it). */
+export async function openRedisStore (url: string, log?: MigrationLogger): Promise<ResourceStore> {
   let connected = false
   const client: Client = createClient({
     url,
@@ -178,6 +183,12 @@ export async function openRedisStore (url: string): Promise<ResourceStore> {
   client.on('error', () => {}) // a lost connection is retried; the commands it fails report it
   await client.connect()
   connected = true
+  try {
+    await migrateRedis(client, log)
+  } catch (err) {
+    await client.quit().catch(() => client.disconnect())
+    throw err
+  }
   return new RedisStore(client)
 }
 
@@ -189,6 +200,23 @@ class RedisStore implements ResourceStore {
     if (data === undefined || data === null) return null
     const resource = parse(data)
     return resource.type === type ? resource : null
+  }
+
+  async getMany (directoryId: string, type: ResourceType, ids: string[]): Promise<Map<string, StoredResource>> {
+    const prefix = prefixOf(directoryId)
+    const unique = [...new Set(ids)]
+    const found = new Map<string, StoredResource>()
+    for (let i = 0; i < unique.length; i += SCAN_BATCH) {
+      const batch = unique.slice(i, i + SCAN_BATCH)
+      // Commands issued together go out as one pipeline.
+      const data = await Promise.all(batch.map((id) => this.client.hGet(prefix + 'r:' + id, 'data')))
+      for (const item of data) {
+        if (item === undefined || item === null) continue
+        const resource = parse(item)
+        if (resource.type === type) found.set(resource.id, resource)
+      }
+    }
+    return found
   }
 
   async list (directoryId: string, type: ResourceType, { lookup, offset, limit }: { lookup?: Lookup, offset: number, limit: number }): Promise<Page<StoredResource>> {
@@ -247,15 +275,25 @@ class RedisStore implements ResourceStore {
     })
   }
 
+  // In calls of MEMBER_BATCH members, so that a change of thousands of members neither blocks the server
+  // in one long script nor sends it one huge command (the scripts walk ARGV, which takes any count; an
+  // unpack() of it would fail past ~8,000). Each call is atomic, the whole is not, as no write on Redis is
+  // (see Storage.atomically).
   async addMembers (directoryId: string, groupId: string, members: Member[]): Promise<string[]> {
-    if (members.length === 0) return []
-    const pairs = members.flatMap((member) => [member.value, JSON.stringify(member.display ?? null)])
-    return await this.run(ADD_MEMBERS, [], [prefixOf(directoryId), groupId, ...pairs]) as string[]
+    const added: string[] = []
+    for (let i = 0; i < members.length; i += MEMBER_BATCH) {
+      const pairs = members.slice(i, i + MEMBER_BATCH).flatMap((member) => [member.value, JSON.stringify(member.display ?? null)])
+      added.push(...await this.run(ADD_MEMBERS, [], [prefixOf(directoryId), groupId, ...pairs]) as string[])
+    }
+    return added
   }
 
   async removeMembers (directoryId: string, groupId: string, userIds: string[]): Promise<string[]> {
-    if (userIds.length === 0) return []
-    return await this.run(REMOVE_MEMBERS, [], [prefixOf(directoryId), groupId, ...userIds]) as string[]
+    const removed: string[] = []
+    for (let i = 0; i < userIds.length; i += MEMBER_BATCH) {
+      removed.push(...await this.run(REMOVE_MEMBERS, [], [prefixOf(directoryId), groupId, ...userIds.slice(i, i + MEMBER_BATCH)]) as string[])
+    }
+    return removed
   }
 
   async existingUsers (directoryId: string, ids: string[]): Promise<Set<string>> {

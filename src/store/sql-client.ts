@@ -16,7 +16,11 @@ export interface Query {
 export interface SqlClient {
   readonly dialect: Dialect
   query: Query
-  /** Runs `fn` in one transaction on one connection; rolls back if it throws. */
+  /**
+   * Runs `fn` in one transaction on one connection; rolls back if it throws. A transaction the database
+   * gave up as a deadlock victim (or on a lock wait timeout) is run again from the start, a few times:
+   * `fn` must compute everything it writes from what it reads in the transaction.
+   */
   transaction<T>(fn: (query: Query) => Promise<T>): Promise<T>
   /** Whether an error is a unique-constraint violation. */
   isUniqueViolation(err: unknown): boolean
@@ -48,10 +52,78 @@ export interface Executor {
   inTransaction: boolean
 }
 
-export function insertIgnore (dialect: Dialect, table: string, columns: string[]): string {
+/**
+ * The most bound parameters one statement may carry; a multi-row statement is cut into chunks under it
+ * (chunked()), all sent in the one transaction of the write:
+ * - sqlite: SQLITE_MAX_VARIABLE_NUMBER, 32,766 since SQLite 3.32 (better-sqlite3 keeps the default);
+ * - PostgreSQL: the wire protocol counts a statement's parameters in 16 bits, so 65,535;
+ * - MySQL/MariaDB: 65,535 placeholders in a prepared statement. mysql2's query() fills the values in on
+ *   the client, so there the statement's size (MAX_STATEMENT_BYTES) is usually what binds first.
+ */
+export const MAX_PARAMETERS: Readonly<Record<Dialect, number>> = { sqlite: 32_766, postgres: 65_535, mysql: 65_535 }
+
+/**
+ * The most bytes of values one multi-row statement carries (where the caller counts them): MySQL and
+ * MariaDB refuse a statement larger than max_allowed_packet (16 MiB by default on MariaDB, 64 MiB on
+ * MySQL 8, 4 MiB on older servers). Event payloads are what can grow that large.
+ */
+export const MAX_STATEMENT_BYTES = 4 * 1024 * 1024
+
+/**
+ * `rows` in runs that each fit one statement: at most MAX_PARAMETERS of the dialect (`perRow` a row,
+ * plus `fixed` once), and at most MAX_STATEMENT_BYTES by `bytes` (one row alone always makes a run).
+ */
+export function chunked<T> (dialect: Dialect, rows: T[], { perRow, fixed = 0, bytes }: { perRow: number, fixed?: number, bytes?: (row: T) => number }): T[][] {
+  const most = Math.floor((MAX_PARAMETERS[dialect] - fixed) / perRow)
+  const runs: T[][] = []
+  let run: T[] = []
+  let size = 0
+  for (const row of rows) {
+    const rowBytes = bytes === undefined ? 0 : bytes(row)
+    if (run.length > 0 && (run.length >= most || size + rowBytes > MAX_STATEMENT_BYTES)) {
+      runs.push(run)
+      run = []
+      size = 0
+    }
+    run.push(row)
+    size += rowBytes
+  }
+  if (run.length > 0) runs.push(run)
+  return runs
+}
+
+/** `?, ?, ?` for `n` values. */
+export const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ')
+
+/** Attempts of a transaction that lost a deadlock or a lock wait (see retried()). */
+const TRANSACTION_ATTEMPTS = 5
+
+/**
+ * Runs `attempt` (one whole transaction: begin, fn, commit, or rollback) again when the database gave
+ * it up as a deadlock victim or a lock wait timeout, at most TRANSACTION_ATTEMPTS times, after a short
+ * jittered pause (so that the same two writes do not collide again at once). Running `fn` again is
+ * safe: it gets a fresh transaction, and every transaction of the store computes its writes from what
+ * it reads inside it (the store's own, and the engine's writes, whose SCIM operation reads the resource,
+ * derives the change and its events, and keeps nothing from a failed attempt).
+ */
+async function retried<T> (transient: (err: unknown) => boolean, attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt()
+    } catch (err) {
+      if (n >= TRANSACTION_ATTEMPTS || !transient(err)) throw err
+      const ceiling = 10 * 2 ** n // 20, 40, 80, 160 ms
+      await new Promise((resolve) => setTimeout(resolve, ceiling / 2 + Math.random() * ceiling / 2))
+    }
+  }
+}
+
+/** An INSERT of `rows` rows (one by default) that skips the rows whose key is taken. */
+export function insertIgnore (dialect: Dialect, table: string, columns: string[], rows = 1): string {
   const verb = { sqlite: 'INSERT OR IGNORE INTO', postgres: 'INSERT INTO', mysql: 'INSERT IGNORE INTO' }[dialect]
   const tail = dialect === 'postgres' ? ' ON CONFLICT DO NOTHING' : ''
-  return `${verb} ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})${tail}`
+  const row = `(${placeholders(columns.length)})`
+  return `${verb} ${table} (${columns.join(', ')}) VALUES ${Array.from({ length: rows }, () => row).join(', ')}${tail}`
 }
 
 export function openSqlClient (connection: SqlConnection): SqlClient {
@@ -62,26 +134,51 @@ export function openSqlClient (connection: SqlConnection): SqlClient {
   }
 }
 
+const CACHED_SQL_LENGTH = 4096
+
 // better-sqlite3 is synchronous, but a transaction here spans `await`s: one lock keeps any other
 // statement on this connection from landing inside an open transaction.
+// Reads outside a transaction go to a second connection to the file and take no lock: in WAL mode a
+// reader sees every committed write and never waits for a writer, so one directory's long write
+// transaction (a 9,000-member change) does not hold back another directory's reads. A statement that
+// writes (readonly false: INSERT … RETURNING reads rows too) always goes to the writer, under the lock.
 function sqliteClient (file: string): SqlClient {
-  const db = new Database(file)
-  db.pragma('journal_mode = WAL') // readers never block jackson's writer, nor the other way round
-  db.pragma('busy_timeout = 5000') // another process (the directory command) may hold the write lock briefly
-  const statements = new Map<string, Database.Statement>()
-  const lock = new Mutex()
-  const run: Query = async <T>(sql: string, params: unknown[] = []) => {
-    let statement = statements.get(sql)
-    if (statement === undefined) {
-      statement = db.prepare(sql)
-      statements.set(sql, statement)
-    }
-    if (statement.reader) return { rows: statement.all(...params) as T[], changes: 0 }
-    return { rows: [] as T[], changes: statement.run(...params).changes }
+  const open = (path: string) => {
+    const connection = new Database(path)
+    connection.pragma('busy_timeout = 5000') // another process (the directory command) may hold the write lock briefly
+    return connection
   }
+  const db = open(file)
+  db.pragma('journal_mode = WAL') // readers never block jackson's writer, nor the other way round
+  // An in-memory database exists only on its own connection.
+  const inMemory = file === ':memory:' || file === ''
+  const reader = inMemory ? db : open(file)
+  const lock = new Mutex()
+  const prepared = (connection: Database.Database, cache: Map<string, Database.Statement>, sql: string) => {
+    let statement = cache.get(sql)
+    if (statement === undefined) {
+      statement = connection.prepare(sql)
+      // Long statements are the chunks of multi-row writes, whose row count varies: kept, every size
+      // would hold its memory for ever. Short ones (the rest) are few and come back.
+      if (sql.length <= CACHED_SQL_LENGTH) cache.set(sql, statement)
+    }
+    return statement
+  }
+  const execute = <T>(statement: Database.Statement, params: unknown[]) => statement.reader
+    ? { rows: statement.all(...params) as T[], changes: 0 }
+    : { rows: [] as T[], changes: statement.run(...params).changes }
+  const writes = new Map<string, Database.Statement>()
+  const reads = new Map<string, Database.Statement>()
+  const run: Query = async <T>(sql: string, params: unknown[] = []) => execute<T>(prepared(db, writes, sql), params)
   return {
     dialect: 'sqlite',
-    query: (sql, params) => lock.run(() => run(sql, params)),
+    query: async (sql, params = []) => {
+      if (reader !== db) {
+        const statement = prepared(reader, reads, sql)
+        if (statement.readonly) return execute(statement, params)
+      }
+      return lock.run(() => run(sql, params))
+    },
     transaction: (fn) => lock.run(async () => {
       db.exec('BEGIN IMMEDIATE')
       try {
@@ -96,6 +193,7 @@ function sqliteClient (file: string): SqlClient {
     isUniqueViolation: (err) => /^SQLITE_CONSTRAINT_(UNIQUE|PRIMARYKEY)$/.test((err as { code?: string })?.code ?? ''),
     close: async () => {
       await lock.idle()
+      if (reader !== db) reader.close()
       db.close()
     }
   }
@@ -105,6 +203,10 @@ function numbered (sql: string): string {
   let n = 0
   return sql.replace(/\?/g, () => `$${++n}`)
 }
+
+// deadlock_detected, serialization_failure (which READ COMMITTED does not raise, but a server whose
+// default isolation is stricter does).
+const isTransientPostgres = (err: unknown) => ['40P01', '40001'].includes((err as { code?: string })?.code ?? '')
 
 function postgresClient ({ url, ssl, asyncCommit }: SqlConnection): SqlClient {
   const pool = new pg.Pool({
@@ -118,7 +220,7 @@ function postgresClient ({ url, ssl, asyncCommit }: SqlConnection): SqlClient {
   return {
     dialect: 'postgres',
     query: on(pool),
-    transaction: async (fn) => {
+    transaction: (fn) => retried(isTransientPostgres, async () => {
       const client = await pool.connect()
       try {
         await client.query('BEGIN')
@@ -131,7 +233,7 @@ function postgresClient ({ url, ssl, asyncCommit }: SqlConnection): SqlClient {
       } finally {
         client.release()
       }
-    },
+    }),
     isUniqueViolation: (err) => (err as { code?: string })?.code === '23505',
     close: () => pool.end()
   }
@@ -143,6 +245,10 @@ function textOf (row: Record<string, unknown>): Record<string, unknown> {
   return row
 }
 
+// ER_LOCK_DEADLOCK (the transaction was rolled back), ER_LOCK_WAIT_TIMEOUT (its statement was; the
+// rest is rolled back here).
+const isTransientMysql = (err: unknown) => [1213, 1205].includes((err as { errno?: number })?.errno ?? 0)
+
 function mysqlClient (url: string): SqlClient {
   const pool = mysql.createPool({ uri: url.replace(/^mariadb:/, 'mysql:'), connectionLimit: POOL_SIZE })
   const on = (client: mysql.Pool | mysql.PoolConnection): Query => async <T>(sql: string, params: unknown[] = []) => {
@@ -153,7 +259,7 @@ function mysqlClient (url: string): SqlClient {
   return {
     dialect: 'mysql',
     query: on(pool),
-    transaction: async (fn) => {
+    transaction: (fn) => retried(isTransientMysql, async () => {
       const connection = await pool.getConnection()
       try {
         await connection.beginTransaction()
@@ -166,7 +272,7 @@ function mysqlClient (url: string): SqlClient {
       } finally {
         connection.release()
       }
-    },
+    }),
     isUniqueViolation: (err) => (err as { code?: string })?.code === 'ER_DUP_ENTRY',
     close: () => pool.end()
   }

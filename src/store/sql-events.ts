@@ -3,7 +3,7 @@
 // directory's event numbers follow the order of its commits, across processes too
 // (a global auto-increment would not: a later number can commit first, and a cursor that passed it
 // would skip the earlier one for ever).
-import { insertIgnore, type Dialect, type Executor } from './sql-client.js'
+import { chunked, insertIgnore, type Executor } from './sql-client.js'
 import type { Cursor, EventQueue, FailedDelivery, RecordedEvent } from './types.js'
 
 const EVENTS = 'dsync_events'
@@ -11,50 +11,7 @@ const HEADS = 'dsync_event_heads'
 const HANDLERS = 'dsync_event_handlers'
 const CURSORS = 'dsync_event_cursors'
 const FAILURES = 'dsync_event_failures'
-
-export function eventTables (dialect: Dialect): string[] {
-  const text = dialect === 'mysql' ? 'LONGTEXT' : 'TEXT'
-  const id = dialect === 'mysql' ? 'VARBINARY(255)' : 'VARCHAR(64)'
-  const name = 'VARCHAR(128)'
-  return [
-    `CREATE TABLE IF NOT EXISTS ${EVENTS} (
- directory_id ${id} NOT NULL,
- seq BIGINT NOT NULL,
- id VARCHAR(64) NOT NULL,
- payload ${text} NOT NULL,
- created_at BIGINT NOT NULL,
- PRIMARY KEY (directory_id, seq),
- CONSTRAINT dsync_events_id UNIQUE (id)
-)`,
-    `CREATE TABLE IF NOT EXISTS ${HEADS} (
- directory_id ${id} NOT NULL PRIMARY KEY,
- head BIGINT NOT NULL
-)`,
-    `CREATE TABLE IF NOT EXISTS ${HANDLERS} (
- handler ${name} NOT NULL PRIMARY KEY,
- since BIGINT NOT NULL
-)`,
-    `CREATE TABLE IF NOT EXISTS ${CURSORS} (
- directory_id ${id} NOT NULL,
- handler ${name} NOT NULL,
- last_seq BIGINT NOT NULL,
- attempts INTEGER NOT NULL,
- next_attempt_at BIGINT NOT NULL,
- last_error ${text} NULL,
- owner VARCHAR(64) NULL,
- lease_until BIGINT NOT NULL,
- PRIMARY KEY (directory_id, handler)
-)`,
-    `CREATE TABLE IF NOT EXISTS ${FAILURES} (
- event_id VARCHAR(64) NOT NULL,
- handler ${name} NOT NULL,
- attempts INTEGER NOT NULL,
- error ${text} NOT NULL,
- failed_at BIGINT NOT NULL,
- PRIMARY KEY (event_id, handler)
-)`
-  ]
-}
+// The tables are created by the migrations (sql-migrations.ts).
 
 /** Locks the directory's head row for the rest of the transaction; answers the last event number. */
 export async function lockDirectory (executor: Executor, directoryId: string): Promise<number> {
@@ -64,10 +21,21 @@ export async function lockDirectory (executor: Executor, directoryId: string): P
       `INSERT INTO ${HEADS} (directory_id, head) VALUES (?, 0) ON CONFLICT (directory_id) DO UPDATE SET head = ${HEADS}.head RETURNING head`, [directoryId])
     return Number(head)
   }
-  await executor.query(insertIgnore(executor.dialect, HEADS, ['directory_id', 'head']), [directoryId, 0])
-  await executor.query(`UPDATE ${HEADS} SET head = head WHERE directory_id = ?`, [directoryId])
-  const { rows: [{ head }] } = await executor.query<{ head: number | string }>(`SELECT head FROM ${HEADS} WHERE directory_id = ?`, [directoryId])
-  return Number(head)
+  // MySQL/MariaDB: a locking read, which takes the row's exclusive lock at once and reads the row as last
+  // committed. (A plain SELECT reads REPEATABLE READ's snapshot, which may predate another write's
+  // commit: a duplicate event number. INSERT IGNORE on an existing row takes a shared lock, and two
+  // writes holding it deadlocked when each then asked for the exclusive one.) Not READ COMMITTED for
+  // these transactions instead: that would change every read of the write for the sake of this row.
+  const read = `SELECT head FROM ${HEADS} WHERE directory_id = ? FOR UPDATE`
+  let { rows } = await executor.query<{ head: number | string }>(read, [directoryId])
+  if (rows.length === 0) {
+    // The directory's first write: create the row (ON DUPLICATE KEY UPDATE locks a row another write
+    // created meanwhile exclusively, where INSERT IGNORE would lock it shared), and read it locked. The
+    // gap lock the read above took may deadlock two first writes; the transaction is then run again.
+    await executor.query(`INSERT INTO ${HEADS} (directory_id, head) VALUES (?, 0) ON DUPLICATE KEY UPDATE head = head`, [directoryId])
+    rows = (await executor.query<{ head: number | string }>(read, [directoryId])).rows
+  }
+  return Number(rows[0].head)
 }
 
 interface EventRow { directory_id: string, seq: number | string, id: string, payload: string, created_at: number | string }
@@ -82,8 +50,12 @@ export async function recordEvents (
 ): Promise<RecordedEvent[]> {
   if (events.length === 0) return []
   const recorded = events.map((event, i): RecordedEvent => ({ seq: head + i + 1, id: event.id, directoryId, payload: event.payload, createdAt: event.createdAt }))
-  await executor.query(`INSERT INTO ${EVENTS} (directory_id, seq, id, payload, created_at) VALUES ${recorded.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
-    recorded.flatMap((e) => [directoryId, e.seq, e.id, JSON.stringify(e.payload), e.createdAt]))
+  // A write may record thousands of events (one per member of a large group): one statement per run
+  // under the dialect's parameter and size limits, all in the write's transaction.
+  const rows = recorded.map((e) => [directoryId, e.seq, e.id, JSON.stringify(e.payload), e.createdAt] as const)
+  for (const run of chunked(executor.dialect, rows, { perRow: 5, bytes: (row) => Buffer.byteLength(row[3]) + 100 })) {
+    await executor.query(`INSERT INTO ${EVENTS} (directory_id, seq, id, payload, created_at) VALUES ${run.map(() => '(?, ?, ?, ?, ?)').join(', ')}`, run.flat())
+  }
   await executor.query(`UPDATE ${HEADS} SET head = ? WHERE directory_id = ?`, [head + recorded.length, directoryId])
   return recorded
 }

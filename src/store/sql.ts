@@ -1,12 +1,17 @@
-// The resource store on PostgreSQL, MySQL/MariaDB and sqlite: two tables beside jackson's, created on
-// first use. Uniqueness is a constraint, so it holds across processes; a replace names the version it
-// read, so two processes cannot overwrite each other's change unseen.
+// The resource store on PostgreSQL, MySQL/MariaDB and sqlite: two tables beside jackson's, created and
+// changed by versioned migrations (sql-migrations.ts), which every open applies first. Uniqueness is a
+// constraint, so it holds across processes; a replace names the version it read, so two processes
+// cannot overwrite each other's change unseen.
 import { createHash } from 'node:crypto'
-import { insertIgnore, openSqlClient, type Dialect, type Executor, type Query, type SqlClient, type SqlConnection } from './sql-client.js'
-import { eventTables, SqlEventQueue, recordEvents, lockDirectory } from './sql-events.js'
+import {
+  chunked, insertIgnore, openSqlClient, placeholders, type Executor, type Query, type SqlClient, type SqlConnection
+} from './sql-client.js'
+import { SqlEventQueue, recordEvents, lockDirectory } from './sql-events.js'
 import {
   UniquenessError, type Lookup, type Member, type Page, type ResourceStore, type ResourceType, type Storage, type StoredResource
 } from './types.js'
+import type { MigrationLogger } from './migrations.js'
+import { migrateSql } from './sql-migrations.js'
 
 const RESOURCES = 'dsync_scim_resources'
 const MEMBERS = 'dsync_scim_members'
@@ -14,58 +19,13 @@ const SCAN_BATCH = 500
 const KEY_LENGTH = 200
 
 // Indexed columns hold at most KEY_LENGTH characters; a longer key is stored as its digest (callers
-// re-check every candidate against the full resource, so a digest is as good as the value).
-function indexable (value: string): string
-function indexable (value: string | null): string | null
-function indexable (value: string | null): string | null {
+// re-check every candidate against the full resource, so a digest is as good as the value). The
+// migrations write keys in this form too.
+export function indexable (value: string): string
+export function indexable (value: string | null): string | null
+export function indexable (value: string | null): string | null {
   if (value === null || value.length <= KEY_LENGTH) return value
   return 'sha256:' + createHash('sha256').update(value).digest('hex')
-}
-
-function ddl (dialect: Dialect): string[] {
-  const seq = { sqlite: 'INTEGER PRIMARY KEY AUTOINCREMENT', postgres: 'BIGSERIAL PRIMARY KEY', mysql: 'BIGINT AUTO_INCREMENT PRIMARY KEY' }[dialect]
-  const text = dialect === 'mysql' ? 'LONGTEXT' : 'TEXT'
-  // Keys and ids compare exactly (the caller lowercases what is case-insensitive): MySQL's collations
-  // equate accents, case or trailing spaces, so there they are bytes.
-  const key = dialect === 'mysql' ? 'VARBINARY(1020)' : 'VARCHAR(255)'
-  const id = dialect === 'mysql' ? 'VARBINARY(255)' : 'VARCHAR(64)'
-  // MySQL has no CREATE INDEX IF NOT EXISTS: its indexes are declared inline.
-  const inline = dialect === 'mysql'
-  const resourceIndexes = [
-    ['dsync_scim_resources_external', 'directory_id, resource_type, external_id'],
-    ['dsync_scim_resources_display', 'directory_id, resource_type, display_key'],
-    ['dsync_scim_resources_order', 'directory_id, resource_type, seq']
-  ]
-  const memberIndexes = [['dsync_scim_members_user', 'directory_id, user_id']]
-  const inlined = (indexes: string[][]) => inline ? indexes.map(([name, cols]) => `,\n INDEX ${name} (${cols})`).join('') : ''
-  const separate = (table: string, indexes: string[][]) => inline ? [] : indexes.map(([name, cols]) => `CREATE INDEX IF NOT EXISTS ${name} ON ${table} (${cols})`)
-  return [
-    `CREATE TABLE IF NOT EXISTS ${RESOURCES} (
- seq ${seq},
- directory_id ${id} NOT NULL,
- resource_type VARCHAR(8) NOT NULL,
- id ${id} NOT NULL,
- name_key ${key} NOT NULL,
- external_id ${key} NULL,
- display_key ${key} NULL,
- original_keys ${text} NOT NULL,
- body ${text} NOT NULL,
- created VARCHAR(32) NOT NULL,
- last_modified VARCHAR(32) NOT NULL,
- version INTEGER NOT NULL,
- CONSTRAINT dsync_scim_resources_id UNIQUE (directory_id, id),
- CONSTRAINT dsync_scim_resources_name UNIQUE (directory_id, resource_type, name_key)${inlined(resourceIndexes)}
-)`,
-    `CREATE TABLE IF NOT EXISTS ${MEMBERS} (
- directory_id ${id} NOT NULL,
- group_id ${id} NOT NULL,
- user_id ${id} NOT NULL,
- display ${text} NULL,
- PRIMARY KEY (directory_id, group_id, user_id)${inlined(memberIndexes)}
-)`,
-    ...separate(RESOURCES, resourceIndexes),
-    ...separate(MEMBERS, memberIndexes)
-  ]
 }
 
 interface Row {
@@ -111,14 +71,16 @@ function inside (client: SqlClient, query: Query): Executor {
 /** Runs one call at a time: on sqlite, the lock every write to the file takes (see serialised()). */
 export interface SerialLock { run<T>(fn: () => Promise<T>): Promise<T> }
 
-export async function openSqlStorage (connection: SqlConnection, serialLock?: SerialLock): Promise<Storage> {
+/** `log`: where the migrations warn (a process warning without it). */
+export async function openSqlStorage (connection: SqlConnection, serialLock?: SerialLock, log?: MigrationLogger): Promise<Storage> {
   const client = openSqlClient(connection)
   // On PostgreSQL the queue's cursors live on connections of their own that do not wait for the disk:
   // losing the last cursor moves in a crash only delivers those events again. Events themselves are
   // written with their change, on the main connections, durably.
   const bookkeeping = client.dialect === 'postgres' ? openSqlClient({ ...connection, asyncCommit: true }) : client
   try {
-    await createTables(client, [...ddl(client.dialect), ...eventTables(client.dialect)])
+    // Under the sqlite file's lock, as any write (see serialised()); the migrations take their own lock too.
+    await (serialLock === undefined ? migrateSql(client, log) : serialLock.run(() => migrateSql(client, log)))
   } catch (err) {
     await client.close()
     if (bookkeeping !== client) await bookkeeping.close()
@@ -168,28 +130,15 @@ function serialised<T extends object> (target: T, lock: SerialLock): T {
 }
 
 /** The resource store alone (tests of the store contract). */
-export async function openSqlStore (connection: SqlConnection): Promise<ResourceStore> {
-  const storage = await openSqlStorage(connection)
+export async function openSqlStore (connection: SqlConnection, log?: MigrationLogger): Promise<ResourceStore> {
+  const storage = await openSqlStorage(connection, undefined, log)
   return Object.assign(storage.resources, { close: () => storage.close() })
 }
 
-async function createTables (client: SqlClient, statements: string[]): Promise<void> {
-  for (const statement of statements) {
-    // Two processes creating the same PostgreSQL table at once can collide on its catalog entry: the
-    // loser retries and finds the table there.
-    await client.query(statement).catch((err) => {
-      if (!client.isUniqueViolation(err)) throw err
-      return client.query(statement)
-    })
-  }
-}
+const MEMBER_COLUMNS = ['directory_id', 'group_id', 'user_id', 'display']
 
 class SqlStore implements ResourceStore {
-  private readonly insertIgnore: string
-
-  constructor (private readonly client: Executor) {
-    this.insertIgnore = insertIgnore(client.dialect, MEMBERS, ['directory_id', 'group_id', 'user_id', 'display'])
-  }
+  constructor (private readonly client: Executor) {}
 
   async get (directoryId: string, type: ResourceType, id: string): Promise<StoredResource | null> {
     // In a write, the row is read to be rewritten: lock it (sqlite's write transaction already excludes others).
@@ -199,6 +148,16 @@ class SqlStore implements ResourceStore {
     const { rows } = await this.client.query<Row>(
       `SELECT ${COLUMNS} FROM ${RESOURCES} WHERE directory_id = ? AND id = ?${lock}`, [directoryId, id])
     return rows.length === 0 || rows[0].resource_type !== type ? null : fromRow(rows[0])
+  }
+
+  async getMany (directoryId: string, type: ResourceType, ids: string[]): Promise<Map<string, StoredResource>> {
+    const found = new Map<string, StoredResource>()
+    for (const batch of chunked(this.client.dialect, [...new Set(ids)], { perRow: 1, fixed: 1 })) {
+      const { rows } = await this.client.query<Row>(
+        `SELECT ${COLUMNS} FROM ${RESOURCES} WHERE directory_id = ? AND id IN (${placeholders(batch.length)})`, [directoryId, ...batch])
+      for (const row of rows) if (row.resource_type === type) found.set(row.id, fromRow(row))
+    }
+    return found
   }
 
   async list (directoryId: string, type: ResourceType, { lookup, offset, limit }: { lookup?: Lookup, offset: number, limit: number }): Promise<Page<StoredResource>> {
@@ -274,28 +233,68 @@ class SqlStore implements ResourceStore {
     return rows.map((row) => row.display === null ? { value: row.user_id } : { value: row.user_id, display: row.display })
   }
 
+  // Multi-row statements, in runs under the dialect's limits (chunked()), in one transaction. PostgreSQL
+  // and sqlite answer the rows actually inserted or deleted (RETURNING). MySQL has no RETURNING (MariaDB
+  // has, since 10.5): there the members already in the group are read first. In a write that read is
+  // exact, because the group's row is locked (get … FOR UPDATE) before its members are read, so no other
+  // write changes them meanwhile.
   addMembers (directoryId: string, groupId: string, members: Member[]): Promise<string[]> {
-    if (members.length === 0) return Promise.resolve([])
+    // The first of a user id counts, as when members are added one by one.
+    const firsts = new Map<string, Member>()
+    for (const member of members) if (!firsts.has(member.value)) firsts.set(member.value, member)
+    const candidates = [...firsts.values()]
+    if (candidates.length === 0) return Promise.resolve([])
+    const { dialect } = this.client
     return this.client.transaction(async (query) => {
-      const added: string[] = []
-      for (const member of members) {
-        const { changes } = await query(this.insertIgnore, [directoryId, groupId, member.value, member.display ?? null])
-        if (changes === 1) added.push(member.value)
+      const added = new Set<string>()
+      const present = dialect === 'mysql' ? await this.presentMembers(query, directoryId, groupId, candidates.map((m) => m.value)) : new Set<string>()
+      const adding = candidates.filter((m) => !present.has(m.value))
+      const bytes = (m: Member) => Buffer.byteLength(m.value) + Buffer.byteLength(m.display ?? '') + 100
+      for (const run of chunked(dialect, adding, { perRow: MEMBER_COLUMNS.length, bytes })) {
+        const sql = insertIgnore(dialect, MEMBERS, MEMBER_COLUMNS, run.length)
+        const params = run.flatMap((m) => [directoryId, groupId, m.value, m.display ?? null])
+        if (dialect === 'mysql') {
+          await query(sql, params)
+          for (const m of run) added.add(m.value)
+        } else {
+          const { rows } = await query<{ user_id: string }>(`${sql} RETURNING user_id`, params)
+          for (const row of rows) added.add(row.user_id)
+        }
       }
-      return added
+      return candidates.filter((m) => added.has(m.value)).map((m) => m.value)
     })
   }
 
   removeMembers (directoryId: string, groupId: string, userIds: string[]): Promise<string[]> {
-    if (userIds.length === 0) return Promise.resolve([])
+    const candidates = [...new Set(userIds)]
+    if (candidates.length === 0) return Promise.resolve([])
+    const { dialect } = this.client
     return this.client.transaction(async (query) => {
-      const removed: string[] = []
-      for (const userId of userIds) {
-        const { changes } = await query(`DELETE FROM ${MEMBERS} WHERE directory_id = ? AND group_id = ? AND user_id = ?`, [directoryId, groupId, userId])
-        if (changes === 1) removed.push(userId)
+      const removed = new Set<string>()
+      const removing = dialect === 'mysql' ? [...await this.presentMembers(query, directoryId, groupId, candidates)] : candidates
+      for (const run of chunked(dialect, removing, { perRow: 1, fixed: 2 })) {
+        const sql = `DELETE FROM ${MEMBERS} WHERE directory_id = ? AND group_id = ? AND user_id IN (${placeholders(run.length)})`
+        if (dialect === 'mysql') {
+          await query(sql, [directoryId, groupId, ...run])
+          for (const userId of run) removed.add(userId)
+        } else {
+          const { rows } = await query<{ user_id: string }>(`${sql} RETURNING user_id`, [directoryId, groupId, ...run])
+          for (const row of rows) removed.add(row.user_id)
+        }
       }
-      return removed
+      return candidates.filter((userId) => removed.has(userId))
     })
+  }
+
+  /** Which of `userIds` are members of the group. */
+  private async presentMembers (query: Query, directoryId: string, groupId: string, userIds: string[]): Promise<Set<string>> {
+    const present = new Set<string>()
+    for (const run of chunked(this.client.dialect, userIds, { perRow: 1, fixed: 2 })) {
+      const { rows } = await query<{ user_id: string }>(
+        `SELECT user_id FROM ${MEMBERS} WHERE directory_id = ? AND group_id = ? AND user_id IN (${placeholders(run.length)})`, [directoryId, groupId, ...run])
+      for (const row of rows) present.add(row.user_id)
+    }
+    return present
   }
 
   async existingUsers (directoryId: string, ids: string[]): Promise<Set<string>> {

@@ -45,6 +45,8 @@ export interface Page<T> {
 
 export interface ResourceStore {
   get(directoryId: string, type: ResourceType, id: string): Promise<StoredResource | null>
+  /** The resources of `ids` that exist with this type, by id: a few batched reads, not one per id, and no locks. */
+  getMany(directoryId: string, type: ResourceType, ids: string[]): Promise<Map<string, StoredResource>>
   /** Resources in creation order; `total` counts every match, `items` the requested window. */
   list(directoryId: string, type: ResourceType, window: { lookup?: Lookup, offset: number, limit: number }): Promise<Page<StoredResource>>
   /** Every resource of a type in creation order, in batches (for filters no index can answer). */
