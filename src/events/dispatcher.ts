@@ -203,6 +203,9 @@ export class Dispatcher {
           }
         }
         if (last) return
+        // A large change makes a long backlog (9,000 membership events for jackson's copy, whose sqlite
+        // calls are synchronous): other requests run between batches.
+        if (group === 'background') await new Promise((resolve) => setImmediate(resolve))
       }
     } finally {
       for (const key of claimed) {
