@@ -339,6 +339,19 @@ async function suite (t: Test, open: () => Promise<ResourceStore>): Promise<void
     t.same([...await store.existingUsers(directory, [u1.id, u2.id])], [u1.id], 'a deleted user no longer exists')
   })
 
+  t.test('getMany: the resources of a type in a directory, by id, in one call of any size', async (t) => {
+    const directory = randomUUID()
+    const users = Array.from({ length: 1200 }, (_, i) => resource(directory, 'User', `many${i}`))
+    const group = resource(directory, 'Group', 'g')
+    const elsewhere = resource(randomUUID(), 'User', 'other')
+    for (const r of [...users, group, elsewhere]) await store.insert(r)
+    const found = await store.getMany(directory, 'User', [...users.map((u) => u.id), group.id, elsewhere.id, randomUUID()])
+    t.ok(found instanceof Map, 'a Map')
+    t.equal(found.size, 1200, 'every user of the directory, over several batches; not the group, nor another directory\'s user')
+    t.same(found.get(users[777].id), users[777], 'each as stored')
+    t.equal((await store.getMany(directory, 'User', [])).size, 0, 'no ids, none')
+  })
+
   t.test('dropDirectory', async (t) => {
     const fill = async (directory: string) => {
       const user = resource(directory, 'User', 'ann', { externalId: 'E1', displayName: 'ann' })
