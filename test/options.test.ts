@@ -55,7 +55,7 @@ t.test('defaults', async (t) => {
       resourceBytes: 32_768,
       membersPerPage: 10_000
     },
-    fairness: { concurrency: 2, queue: 16, retryAfter: 1 },
+    fairness: { concurrency: 1, queue: 16, retryAfter: 1 },
     authFailures: { max: 20, windowMs: 60_000 },
     onScimEvent: undefined,
     events: { budget: 3000, maxAttempts: 8, backoff: 1000, maxBackoff: 300_000, handlerTimeout: 30_000, lease: 60_000, pollInterval: 2000, webhookTimeout: 10_000 }
@@ -66,7 +66,7 @@ t.test('limits, fairness and authFailures: given values replace the defaults one
   const resolved = resolveOptions({ db: { engine: 'mem' }, externalUrl, limits: { jsonDepth: 8 }, fairness: { queue: 0 }, authFailures: { max: 3 } })
   t.equal(resolved.limits.jsonDepth, 8)
   t.equal(resolved.limits.operationsPerPatch, 1000, 'the others keep their defaults')
-  t.same(resolved.fairness, { concurrency: 2, queue: 0, retryAfter: 1 })
+  t.same(resolved.fairness, { concurrency: 1, queue: 0, retryAfter: 1 })
   t.same(resolved.authFailures, { max: 3, windowMs: 60_000 })
   t.equal(resolveOptions({ db: { engine: 'mem' }, externalUrl, authFailures: false }).authFailures, undefined, 'false turns the limit off')
   t.throws(() => resolveOptions({ db: { engine: 'mem' }, externalUrl, limits: { depth: 3 } }), { code: 'FST_DSYNC_INVALID_OPTION', message: /limits/ })

@@ -14,7 +14,9 @@ export interface FairnessOptions {
   retryAfter: number
 }
 
-export const DEFAULT_FAIRNESS: Readonly<FairnessOptions> = Object.freeze({ concurrency: 2, queue: 16, retryAfter: 1 })
+// One at a time: the event loop then alternates between a directory's expensive work (in slices that
+// yield) and everyone else's requests, so that another directory waits at most one slice.
+export const DEFAULT_FAIRNESS: Readonly<FairnessOptions> = Object.freeze({ concurrency: 1, queue: 16, retryAfter: 1 })
 
 interface DirectoryState {
   running: number
@@ -28,6 +30,19 @@ export class DirectoryGate {
 
   /** Runs `fn` in one of the directory's slots for expensive work, waiting for one if need be. */
   async run<T> (directoryId: string, fn: () => Promise<T>): Promise<T> {
+    const release = await this.acquire(directoryId)
+    try {
+      return await fn()
+    } finally {
+      release()
+    }
+  }
+
+  /**
+   * Takes one of the directory's slots, waiting for one if need be; answers the function that gives it
+   * back (once, however often it is called). Throws the 429 when the directory's queue is full.
+   */
+  async acquire (directoryId: string): Promise<() => void> {
     let state = this.states.get(directoryId)
     if (state === undefined) {
       state = { running: 0, waiting: [] }
@@ -43,9 +58,10 @@ export class DirectoryGate {
       // The slot is handed over by the one that finishes (running stays as it is).
       await new Promise<void>((resolve) => state.waiting.push(resolve))
     }
-    try {
-      return await fn()
-    } finally {
+    let released = false
+    return () => {
+      if (released) return
+      released = true
       const next = state.waiting.shift()
       if (next !== undefined) next()
       else if (--state.running === 0) this.states.delete(directoryId)

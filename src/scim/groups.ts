@@ -11,6 +11,7 @@ import { applyPatch, PatchError } from './patch.js'
 import { present } from './resources.js'
 import { PatchOp, ScimGroup } from './schemas.js'
 import { foldKey } from '../keys.js'
+import { yieldToOthers } from './fairness.js'
 
 type Json = Record<string, unknown>
 
@@ -44,6 +45,10 @@ function splitGroup (given: unknown): { body: Json, members: Member[] } {
   }
   return { body, members: [...members.values()] }
 }
+
+// A group of many members is changed in stages; between them other requests run (fairness.ts).
+const LARGE_GROUP = 500
+const pause = (members: number): Promise<void> => members > LARGE_GROUP ? yieldToOthers() : Promise.resolve()
 
 async function requireUsers (context: ScimContext, store: ResourceStore, members: Member[]): Promise<void> {
   if (members.length === 0) return
@@ -98,7 +103,7 @@ export async function createGroup (context: ScimContext, given: unknown): Promis
 /** PUT and PATCH: compute the new body and member list from the current ones, then store the difference. */
 async function changeGroup (
   context: ScimContext, id: string, status: number,
-  compute: (current: StoredResource, members: Member[]) => { body: Json, members: Member[] }
+  compute: (current: StoredResource, members: Member[]) => Promise<{ body: Json, members: Member[] }> | { body: Json, members: Member[] }
 ): Promise<Outcome> {
   const directoryId = context.directory.id
   const { group, events } = await context.backend.write(context.directory, async (store) => {
@@ -106,7 +111,9 @@ async function changeGroup (
     let current: Member[] = []
     const { after, changed } = await rewrite(context, store, 'Group', id, async (stored) => {
       current = await store.members(directoryId, id)
-      const computed = compute(stored, current)
+      await pause(current.length)
+      const computed = await compute(stored, current)
+      await pause(computed.members.length)
       next = computed.members
       return computed.body
     }, groupKeys)
@@ -127,17 +134,19 @@ export function patchGroup (context: ScimContext, id: string, given: unknown, st
   const patch = requireObject(given, 'PatchOp')
   validPatch(patch)
   const operations = patchOperations(context, patch)
-  return changeGroup(context, id, status, (stored, members) => {
+  return changeGroup(context, id, status, async (stored, members) => {
+    let patched: Json
     try {
       // With its id: Okta's rename echoes it in a path-less value; splitGroup drops it again.
-      const patched = applyPatch({ ...stored.body, id: stored.id, members }, operations as [], {
+      patched = applyPatch({ ...stored.body, id: stored.id, members }, operations as [], {
         booleanAttributes: [], readOnly: ['id', 'meta'], filterBudget: filterBudget(context)
       })
-      return splitGroup(patched)
     } catch (err) {
       if (err instanceof PatchError) throw new ScimProblem(400, err.message, err.scimType)
       throw err
     }
+    await pause(members.length)
+    return splitGroup(patched)
   })
 }
 

@@ -27,6 +27,8 @@ export interface ScimCall {
   body?: unknown
   query?: ListParams
   callback?: EventCallback
+  /** The request already holds its directory's slot for expensive work (taken before its body was read). */
+  holdsSlot?: boolean
 }
 
 /** What every SCIM call runs with: the storage below, the bounds on a request, and the fairness gate. */
@@ -102,7 +104,7 @@ export async function runScim (service: ScimService, call: ScimCall): Promise<Sc
   const values = checkCall(call, limits)
   const directoryId = call.directory.id
   const context: ScimContext = {
-    backend, limits, directory: call.directory, baseUrl: call.baseUrl, expensive: (fn) => gate.run(directoryId, fn)
+    backend, limits, directory: call.directory, baseUrl: call.baseUrl, expensive: call.holdsSlot === true ? (fn) => fn() : (fn) => gate.run(directoryId, fn)
   }
   const outcome = values > EXPENSIVE_BODY_VALUES && call.method !== 'GET' && !call.search
     ? await context.expensive(() => run(context, call))

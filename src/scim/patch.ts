@@ -364,19 +364,21 @@ class Patcher {
     const touched = new Set<unknown>()
     const byValue = VALUE_KEYED.has(name.toLowerCase())
     // What is already there, hashed: members by their id, anything else by its canonical text.
-    const seen = new Set(out.map(canonical))
-    const ids = new Set(byValue ? out.filter(hasValue).map((el) => getCI(el, 'value')) : [])
+    const keyed = (el: unknown) => byValue && hasValue(el)
+    const ids = new Set(out.filter(keyed).map((el) => getCI(el as Json, 'value')))
+    const seen = new Set(out.filter((el) => !keyed(el)).map(canonical))
     for (const raw of items) {
       if (raw === null || raw === undefined) continue
       const item = clean(raw)
-      const text = canonical(item)
-      if (seen.has(text)) continue
-      if (byValue && hasValue(item)) {
-        const id = getCI(item, 'value')
+      if (keyed(item)) {
+        const id = getCI(item as Json, 'value')
         if (ids.has(id)) continue
         ids.add(id)
+      } else {
+        const text = canonical(item)
+        if (seen.has(text)) continue
+        seen.add(text)
       }
-      seen.add(text)
       out.push(item)
       touched.add(item)
     }

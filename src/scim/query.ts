@@ -34,7 +34,7 @@ export interface ListParams {
 // Lists whose page is larger than this are expensive work (fairness.ts), as are scans.
 const EXPENSIVE_PAGE = DEFAULT_COUNT
 // A scan lets other requests run after this many candidates.
-const YIELD_EVERY = 200
+const YIELD_EVERY = 100
 
 /**
  * An integer query parameter: a safe integer, or its decimal text. Anything else (NaN, Infinity, 1.5,
@@ -164,7 +164,9 @@ async function respond (context: ScimContext, kind: ResourceKind, page: PageRequ
   const withMembers = kind === 'Group' && !leavesOut('members', page.attributes, page.excluded)
   const out: Json[] = []
   let members = 0
+  let done = 0
   for (const item of items) {
+    if (++done % YIELD_EVERY === 0) await yieldToOthers()
     const presented = await presentOne(context, kind, item, withMembers)
     const carried = Array.isArray(presented.members) ? presented.members.length : 0
     if (out.length > 0 && members + carried > context.limits.membersPerPage) break

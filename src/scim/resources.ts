@@ -73,13 +73,19 @@ function pick (value: unknown, paths: string[][]): unknown {
   if (paths.some((p) => p.length === 0)) return value
   if (Array.isArray(value)) return value.map((item) => pick(item, paths))
   if (value === null || typeof value !== 'object') return value
+  // The paths grouped by their first name (case-insensitively), in one pass: linear in the paths.
+  const byName = new Map<string, string[][]>()
+  for (const path of paths) {
+    const name = path[0].toLowerCase()
+    const rests = byName.get(name)
+    if (rests === undefined) byName.set(name, [path.slice(1)])
+    else rests.push(path.slice(1))
+  }
   const out: Json = {}
   const source = value as Json
-  for (const path of paths) {
-    const key = findKey(source, path[0])
-    if (key === undefined || key in out) continue
-    const rest = paths.filter((p) => p[0].toLowerCase() === path[0].toLowerCase()).map((p) => p.slice(1))
-    out[key] = pick(source[key], rest)
+  for (const key of Object.keys(source)) {
+    const rests = byName.get(key.toLowerCase())
+    if (rests !== undefined && !(key in out)) out[key] = pick(source[key], rests)
   }
   return out
 }

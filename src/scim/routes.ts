@@ -8,6 +8,7 @@ import { resourceType, resourceTypes, schema, schemas, serviceProviderConfig, li
 import { SCIM_CONTENT_TYPE, ScimProblem, sendScimError } from './errors.js'
 import { authorize } from './auth.js'
 import { jsonDepthExceeds } from './limits.js'
+import { isLarge, serializeInSlices } from './serialize.js'
 import { runScim, type ScimCall, type ScimMethod, type ScimService } from './operations.js'
 import type { ListParams } from './query.js'
 import { DirectoryParams, ListQuery, ListResponse, ResourceParams } from './schemas.js'
@@ -30,8 +31,14 @@ export interface ScimRoutesOptions {
 declare module 'fastify' {
   interface FastifyRequest {
     scimDirectory: Directory | null
+    /** Set while the request holds one of its directory's slots for expensive work (fairness.ts). */
+    scimSlot: (() => void) | null
   }
 }
+
+// A body larger than this is expensive to parse and to apply: the request takes its directory's slot
+// for expensive work before the body is read, so that parsing it waits its turn too.
+const EXPENSIVE_BODY_BYTES = 64 * 1024
 
 type Params = { directoryId: string, id?: string, name?: string }
 type ResourceMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
@@ -62,7 +69,19 @@ export async function scimRoutes (fastify: FastifyInstance, { directory, service
     return sendScimError(reply, status, status >= 500 ? 'Internal server error' : error.message, scimType)
   })
   fastify.decorateRequest('scimDirectory', null)
+  fastify.decorateRequest('scimSlot', null)
   fastify.addHook('onRequest', (request, reply) => authenticate(directory, authLimiter, request, reply))
+  fastify.addHook('preParsing', async (request, reply, payload) => {
+    const length = Number(request.headers['content-length'] ?? 0)
+    if (request.scimDirectory !== null && (length > EXPENSIVE_BODY_BYTES || request.headers['transfer-encoding'] !== undefined)) {
+      const release = await service.gate.acquire(request.scimDirectory.id)
+      request.scimSlot = release
+      // Given back when the response is sent, or the connection drops, whichever comes first.
+      reply.raw.once('close', release)
+    }
+    return payload
+  })
+  fastify.addHook('onResponse', async (request) => { request.scimSlot?.() })
 
   const base = (request: FastifyRequest<{ Params: Params }>) => `${baseUrl}/${request.params.directoryId}`
   const discovery = (path: string, handler: (request: FastifyRequest<{ Params: Params }>) => unknown) => {
@@ -81,12 +100,14 @@ export async function scimRoutes (fastify: FastifyInstance, { directory, service
     fastify.route({ method: [...ALL_METHODS], url: path, handler: (_request, reply) => sendScimError(reply, 501, 'Not implemented') })
   }
 
-  const answer = async (reply: FastifyReply, call: Omit<ScimCall, 'directory' | 'baseUrl'> & { request: FastifyRequest<{ Params: Params }> }) => {
+  const answer = async (reply: FastifyReply, call: Omit<ScimCall, 'directory' | 'baseUrl' | 'holdsSlot'> & { request: FastifyRequest<{ Params: Params }> }) => {
     const { request, ...rest } = call
-    const result = await runScim(service, { ...rest, directory: request.scimDirectory!, baseUrl: base(request) })
+    const result = await runScim(service, { ...rest, directory: request.scimDirectory!, baseUrl: base(request), holdsSlot: request.scimSlot !== null })
     if (result.location !== undefined) reply.header('Location', result.location)
     reply.code(result.status)
     if (result.body === undefined) return reply.send()
+    // A long page or a large group is written in slices (serialize.ts); a string is sent as it is.
+    if (isLarge(result.body)) return reply.type(SCIM_CONTENT_TYPE).send(await serializeInSlices(result.body))
     return reply.type(SCIM_CONTENT_TYPE).send(result.body)
   }
   const listSchema = { params: DirectoryParams, querystring: ListQuery, response: { 200: ListResponse(ResourceOut) } }

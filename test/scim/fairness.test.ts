@@ -61,6 +61,20 @@ t.test('expensive requests: one directory queued and refused, another served', a
   t.equal((await scan()).statusCode, 200, 'afterwards the directory is served again')
 })
 
+t.test('a large body takes its directory\'s slot before it is read: past the queue it is refused unread', async (t) => {
+  const app = await buildApp(t, sqliteFile(t), { fairness: { concurrency: 1, queue: 0, retryAfter: 3 } })
+  const a = await openDirectory(app, 'bodies')
+  const b = await openDirectory(app, 'others')
+  const big = (scim: typeof a, i: number) => scim.send('POST', '/Users', scimUser(`big${i}@example.com`, { title: 'x'.repeat(20_000), nickName: 'y'.repeat(50_000) }))
+  const [first, second] = await Promise.all([big(a, 1), big(a, 2)])
+  t.same([first.statusCode, second.statusCode].sort(), [400, 429], 'one is read (and refused for its size), the other answered 429 before its body was read')
+  const refused = first.statusCode === 429 ? first : second
+  t.equal(refused.headers['retry-after'], '3')
+  t.equal((await big(b, 3)).statusCode, 400, 'another directory\'s slot is its own')
+  t.equal((await big(a, 4)).statusCode, 400, 'the slot was given back with the response')
+  t.equal((await a.send('POST', '/Users', scimUser('small@example.com'))).statusCode, 201, 'a small body never waits')
+})
+
 t.test('failed authentication is limited per client address; a valid token is still accepted from it', async (t) => {
   const app = await buildApp(t, sqliteFile(t), { authFailures: { max: 3, windowMs: 60_000 } })
   const scim = await openDirectory(app, 'limited')
