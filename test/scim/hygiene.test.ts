@@ -69,7 +69,7 @@ async function suite (t: Test, db: DbOptions) {
       const raw = `{"schemas":["${CORE_USER}"],"userName":"p-${key}@example.com","name":{"${key}":{"givenName":"x"},"familyName":"F"}}`
       isScimError(t, await scim.sendRaw('POST', '/Users', raw), 400, 'invalidSyntax', `${key} inside name`)
     }
-    isScimError(t, await scim.sendRaw('POST', '/Users', `{"userName":"top@example.com","__proto__":{"active":false}}`), 400, 'invalidSyntax', 'at the top level')
+    isScimError(t, await scim.sendRaw('POST', '/Users', '{"userName":"top@example.com","__proto__":{"active":false}}'), 400, 'invalidSyntax', 'at the top level')
     const user = await ok(scim, 'POST', '/Users', scimUser('keeps@example.com'), 201)
     const patch = `{"schemas":["${PATCH_OP}"],"Operations":[{"op":"replace","value":{"__proto__":{"admin":true}}}]}`
     isScimError(t, await scim.sendRaw('PATCH', `/Users/${user.id}`, patch), 400, 'invalidSyntax', 'in a PATCH value')
@@ -145,7 +145,7 @@ async function suite (t: Test, db: DbOptions) {
 
   t.test('requests.handle: the same hygiene for a body the host parsed', async (t) => {
     const scim = await openDirectory(app, 'handle')
-    const polluted = JSON.parse(`{"userName":"h@example.com","name":{"__proto__":{"x":1}}}`)
+    const polluted = JSON.parse('{"userName":"h@example.com","name":{"__proto__":{"x":1}}}')
     const request = (body: unknown) => app.directorySync.requests.handle({
       method: 'POST', resourceType: 'users', directoryId: scim.directory.id, apiSecret: scim.directory.scim.secret, body, query: {}
     } as any)
