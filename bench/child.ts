@@ -72,7 +72,7 @@ export function spawnContender (name: ContenderName, port: number, options: Star
   return child
 }
 
-async function inspect<T> (origin: string, path: string, body?: unknown): Promise<T> {
+export async function inspect<T> (origin: string, path: string, body?: unknown): Promise<T> {
   const response = await fetch(origin + INSPECT + path, body === undefined
     ? {}
     : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(900_000) })

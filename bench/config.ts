@@ -1,6 +1,6 @@
 // The two sizes of the benchmark: the full run (npm run bench, at most 15 minutes on the reference
 // 2-core machine) and the quick one CI runs so that the benchmark cannot rot (npm run bench:quick,
-// under a minute, sqlite only).
+// at most 90 s, sqlite only).
 
 export interface Config {
   name: 'full' | 'quick'
@@ -23,6 +23,12 @@ export interface Config {
    */
   soak: { warmup: number, requests: number, every: number }
   coldStarts: number
+  /**
+   * Fairness (plugin only): tenant A grows to `aUsers` (the initial sync's users reused, topped up
+   * in-process) and attacks while tenant B's `bUsers` are read at `bConnections`; each of B's three
+   * windows (alone, under attack, alone again) lasts `seconds`. A attacks at `aConnections`.
+   */
+  fairness: { aUsers: number, bUsers: number, seconds: number, bConnections: number, aConnections: number }
 }
 
 export const full: Config = {
@@ -36,7 +42,8 @@ export const full: Config = {
   readPool: 2000,
   scaling: { small: 100, large: 100_000, seconds: 5 },
   soak: { warmup: 60_000, requests: 100_000, every: 10_000 },
-  coldStarts: 5
+  coldStarts: 5,
+  fairness: { aUsers: 20_000, bUsers: 300, seconds: 10, bConnections: 4, aConnections: 8 }
 }
 
 export const quick: Config = {
@@ -50,5 +57,6 @@ export const quick: Config = {
   readPool: 200,
   scaling: { small: 100, large: 5_000, seconds: 1 },
   soak: { warmup: 1000, requests: 5_000, every: 1000 },
-  coldStarts: 1
+  coldStarts: 1,
+  fairness: { aUsers: 2_000, bUsers: 100, seconds: 3, bConnections: 4, aConnections: 8 }
 }

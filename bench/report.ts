@@ -5,8 +5,10 @@ import { createRequire } from 'node:module'
 import { cpus, totalmem, type as osType, release } from 'node:os'
 import type { ContenderName } from './child.js'
 import type { Config } from './config.js'
+import type { FairnessResult } from './fairness.js'
 import type { Checks, EngineResult, Summary } from './results.js'
 import { READS, TITLES } from './scenarios.js'
+import type { LoadResult } from './workload.js'
 
 const require = createRequire(import.meta.url)
 const version = (name: string) => (require(`${name}/package.json`) as { version: string }).version
@@ -41,6 +43,13 @@ export function targets (engines: EngineResult[], checks: Checks): Target[] {
         list.push({ text: `sqlite: ${TITLES[s.scenario]}: plugin ≥ 80% of (a)`, met: a >= 0.8, figure: `${n0(a * 100)}%` })
       }
     }
+  }
+  for (const e of engines) {
+    if (e.fairness === undefined) continue
+    const r = fairnessRatios(e.fairness)
+    list.push({ text: `${e.engine}: fairness: tenant B's p99 under tenant A's attack ≤ ${FAIRNESS_TARGET}× B's p99 alone`, met: r.p99 <= FAIRNESS_TARGET, figure: `${n2(e.fairness.attacked.p99)} ms vs ${n2(r.alone.p99)} ms = ${n2(r.p99)}×` })
+    const mix = statusMix(e.fairness)
+    list.push({ text: `${e.engine}: fairness: no 5xx to tenant A, every read of tenant B answered 2xx`, met: mix.all.s5xx === 0 && r.bFailed === 0, figure: `A: ${n0(mix.all.s5xx)} 5xx of ${n0(mix.all.requests)} answers; B: ${n0(r.bFailed)} not 2xx` })
   }
   if (checks.scaling) {
     const { small, large, smallP50, largeP50 } = checks.scaling
@@ -88,6 +97,116 @@ function engineTable (e: EngineResult): string[] {
   return [...lines, '']
 }
 
+// ——— Fairness ———
+
+/** B's p99 under attack may be at most this many times B's p99 alone. */
+export const FAIRNESS_TARGET = 3
+
+const meanLoad = (runs: LoadResult[]) => {
+  const mean = (f: (r: LoadResult) => number) => runs.reduce((s, r) => s + f(r), 0) / Math.max(1, runs.length)
+  return { rps: mean((r) => r.rps), p50: mean((r) => r.p50), p99: mean((r) => r.p99) }
+}
+
+function fairnessRatios (f: FairnessResult) {
+  const alone = meanLoad(f.alone)
+  const div = (a: number, b: number) => b > 0 ? a / b : Infinity
+  return {
+    alone,
+    p50: div(f.attacked.p50, alone.p50),
+    p99: div(f.attacked.p99, alone.p99),
+    rps: div(f.attacked.rps, alone.rps),
+    bFailed: [...f.alone, f.attacked].reduce((s, r) => s + r.non2xx + r.errors, 0)
+  }
+}
+
+interface Mix { requests: number, s2xx: number, s4xx: number, s429: number, s5xx: number, codes: Record<string, number>, inFlight: number }
+
+function statusMix (f: FairnessResult): { kinds: Record<string, Mix>, all: Mix } {
+  const empty = (): Mix => ({ requests: 0, s2xx: 0, s4xx: 0, s429: 0, s5xx: 0, codes: {}, inFlight: 0 })
+  const all = empty()
+  const kinds: Record<string, Mix> = {}
+  for (const [kind, k] of Object.entries(f.attacker.kinds)) {
+    const m = kinds[kind] = empty()
+    m.inFlight = k.inFlight
+    for (const [code, count] of Object.entries(k.statuses)) {
+      const c = Number(code)
+      m.requests += count
+      m.codes[code] = (m.codes[code] ?? 0) + count
+      if (c >= 200 && c < 300) m.s2xx += count
+      else if (c === 429) m.s429 += count
+      else if (c >= 500) m.s5xx += count
+      else m.s4xx += count // and anything else that is not a success
+    }
+    for (const key of ['requests', 's2xx', 's4xx', 's429', 's5xx', 'inFlight'] as const) all[key] += m[key]
+    for (const [code, count] of Object.entries(m.codes)) all.codes[code] = (all.codes[code] ?? 0) + count
+  }
+  return { kinds, all }
+}
+
+const codes = (m: Mix) => Object.entries(m.codes).sort(([a], [b]) => Number(a) - Number(b)).map(([c, n]) => `${c}×${n0(n)}`).join(', ')
+
+function fairnessMethod (f: FairnessResult): string[] {
+  return [
+    `One plugin process, two directories. Tenant B (${n0(f.bUsers)} users): \`GET /Users/:id\` over its users at ${f.bConnections} connections, ${f.seconds} s per window:`,
+    `alone, then while tenant A attacks, then alone again (the reference is the mean of both lone windows). Tenant A (${n0(f.aUsers)} users) sends at ${f.aConnections} connections,`,
+    `from a process of its own, in turn: a PATCH \`add\` of ${n0(f.attack.patchValues)} \`members\` to its group (${n0(f.attack.patchBytes / 1024)} KiB: the most values the plugin accepts, within its body limit;`,
+    'the group holds them from a first PATCH before measuring, so the attack re-sends the same add),',
+    `\`GET /Users?filter=${f.attack.filter}&count=${f.attack.count}\` (no index answers it: every user of A is read), and \`POST /Users/.search\` with ${f.attack.attributes} distinct attribute names and count=${f.attack.count}.`,
+    'Any answer counts for A (400, 413 and 429 are the plugin defending itself); a 5xx never should.'
+  ]
+}
+
+function fairnessTable (e: EngineResult): string[] {
+  const f = e.fairness
+  if (f === undefined) return []
+  const r = fairnessRatios(f)
+  const mix = statusMix(f)
+  const row = (label: string, l: LoadResult) => `| ${label} | ${n0(l.rps)} | ${n2(l.p50)} | ${n2(l.p99)} | ${n0(l.requests)} | ${n0(l.non2xx + l.errors)} |`
+  const titles: Record<string, string> = {
+    patch: `PATCH add of ${n0(f.attack.patchValues)} members`,
+    scan: 'GET /Users?filter=… (full scan)',
+    search: `POST /Users/.search, ${f.attack.attributes} attributes`
+  }
+  const mixRow = (label: string, m: Mix, k?: { p50: number, p99: number, max: number, inFlightMaxMs?: number }) =>
+    `| ${label} | ${n0(m.requests)} | ${n0(m.s2xx)} | ${n0(m.s4xx)} | ${n0(m.s429)} | ${m.s5xx > 0 ? `**${n0(m.s5xx)}**` : '0'} | ` +
+    `${n0(m.inFlight)}${k?.inFlightMaxMs ? ` (oldest ${n0(k.inFlightMaxMs)} ms)` : ''} | ${k ? n0(k.p50) : ''} | ${k ? n0(k.p99) : ''} | ${k ? n0(k.max) : ''} | ${codes(m)} |`
+  const lines = [
+    `#### Fairness: tenant B's reads while tenant A attacks (${e.engine})`, '',
+    ...fairnessMethod(f), '',
+    '| tenant B, GET /Users/:id | req/s | p50 ms | p99 ms | requests | non-2xx |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    row('alone, before', f.alone[0]),
+    row('**under attack**', f.attacked),
+    ...(f.alone[1] ? [row('alone, after', f.alone[1])] : []),
+    `| under attack ÷ alone | ${n2(r.rps)}× | ${n2(r.p50)}× | **${n2(r.p99)}×** | | |`,
+    '',
+    `| tenant A's requests, ${f.aConnections} at a time for ${n1(f.attacker.seconds)} s | answered | 2xx | 4xx | 429 | 5xx | unanswered at the end | p50 ms | p99 ms | max ms | statuses |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...Object.entries(mix.kinds).map(([kind, m]) => mixRow(titles[kind] ?? kind, m, f.attacker.kinds[kind])),
+    mixRow('all', mix.all),
+    ''
+  ]
+  if (mix.all.s5xx > 0) {
+    lines.push(`**Tenant A got ${n0(mix.all.s5xx)} server errors (5xx: ${codes({ ...mix.all, codes: Object.fromEntries(Object.entries(mix.all.codes).filter(([c]) => Number(c) >= 500)) })}).` +
+      ' A request the plugin cannot serve must be refused (400, 413, 429), never fail: this is a bug whatever the latencies.**', '')
+  }
+  if (f.probes !== undefined) {
+    const size = (bytes: number) => bytes >= 1024 * 1024 ? `${n1(bytes / 2 ** 20)} MiB` : `${n0(bytes / 1024)} KiB`
+    lines.push('Each of A\'s requests once, alone, before the attack: ' + f.probes.map((p) =>
+      `${titles[p.kind] ?? p.kind}: ${p.status} in ${n0(p.ms)} ms, ${size(p.bytes)}` +
+      (p.totalResults !== undefined ? ` (totalResults ${n0(p.totalResults)}, ${n0(p.resources ?? 0)} returned)` : '') +
+      (p.members !== undefined ? ` (${n0(p.members)} members)` : '')).join('; ') + '.', '')
+  }
+  if (f.attacker.errors + f.attacker.timeouts > 0) lines.push(`Tenant A's connections also saw ${n0(f.attacker.errors)} errors (${n0(f.attacker.timeouts)} of them timeouts).`, '')
+  lines.push(
+    `Setup: ${n0(f.setup.seededA)} of A's users created in-process${f.setup.seededA < f.aUsers ? ' (the others are the initial sync\'s and the write scenarios\')' : ''}, and ${n0(f.setup.seededB)} of B's, in ${n1(f.setup.seedSeconds)} s;` +
+    ` A's group first filled by the same PATCH: ${f.setup.groupStatus} in ${n1(f.setup.groupSeconds)} s;` +
+    ` ${n1(f.setup.settleSeconds)} s of background work (jackson's copy) waited for before measuring. After the attack stopped the plugin kept busy ${n1(f.busyAfter)} s (A's requests still running).`,
+    ''
+  )
+  return lines
+}
+
 /** One run's figures, as saved in bench/out/results.<name>.json. */
 export interface Run {
   config: Config
@@ -98,6 +217,8 @@ export interface Run {
   /** The 1-minute load average, sampled every 5 s. */
   load: number[]
   code: string
+  /** The one scenario run (`--only`), when not all were. */
+  only?: string
 }
 
 /** Which code is measured: the commit, and whether src/ has changes not yet committed. */
@@ -124,30 +245,39 @@ function machine (databases: string[], load: number[], code: string): string[] {
   ]
 }
 
-export function render ({ config, engines, checks, startedAt, seconds, load, code }: Run): string {
+export function render ({ config, engines, checks, startedAt, seconds, load, code, only }: Run): string {
   const found = targets(engines, checks)
   const c = config
+  const command = `npm run ${c.name === 'full' ? 'bench' : 'bench:quick'}${only === undefined ? '' : ` -- --only ${only}`}`
   const lines = [
     '# Benchmark results', '',
-    `\`npm run ${c.name === 'full' ? 'bench' : 'bench:quick'}\` (${c.name} run), ${startedAt}, ${n0(seconds)} s in all.`, '',
-    ...machine(engines.map((e) => e.database).filter(Boolean), load, code), '',
-    '## How it was measured', '',
-    'Each contender is a process of its own listening on 127.0.0.1, compiled to JavaScript by tsc first (as an app runs it); autocannon runs in the driver.',
-    `Reads run ${c.readSeconds} s at ${c.readConnections} connections;`,
-    `writes send ${c.writeRequests} requests at ${c.writeConnections} connections, each with a unique body and each an effective change;`,
-    `the initial sync pushes ${n0(c.sync.users)} users (a userName lookup, then a POST) and ${c.sync.groups} groups (a POST, then a PATCH adding ${c.sync.groupSize} members) at ${c.writeConnections} connections.`,
-    'Contenders alternate per scenario as plugin, (c), (a), [(b)], (c), plugin, so that drift cancels; figures are over both runs.',
-    '**Served** counts 2xx reads, and 2xx writes only up to what the contender was then found to have stored: the plugin\'s through its own API,',
-    'jackson\'s (a, c) from its tables on a separate connection (jackson\'s own connection can hold writes it never commits). *All req/s* counts every answer.',
-    '(a) calls jackson\'s `requests.handle` in-process from as many async loops as there are connections, on a copy of (c)\'s data taken after (c)\'s initial sync',
-    '(sqlite: an online backup, since two processes writing one sqlite file through jackson lose each other\'s writes; PostgreSQL: (c)\'s own database).',
-    '*Busy after*: seconds the contender\'s process kept working after its last answer (work deferred past the responses), waited for before the next run;',
-    '*sustained* divides what was served by the answering time plus that busy time. Targets are judged on served req/s, what the identity provider sees.',
-    'p99 of the initial sync is the higher of its two phases. RSS is the contender\'s after its last run of the scenario.', '',
-    '## Results', '',
-    ...engines.flatMap((e) => engineTable(e)),
-    '## Checks (plugin, sqlite)', ''
+    `\`${command}\` (${c.name} run${only === undefined ? '' : `, ${only} only`}), ${startedAt}, ${n0(seconds)} s in all.`, '',
+    ...machine(engines.map((e) => e.database).filter(Boolean), load, code), ''
   ]
+  if (only !== undefined) {
+    // One scenario on a fresh database: tenant A is seeded in-process from nothing.
+    lines.push('## Results', '', ...engines.flatMap((e) => e.skipped ? [`### ${e.engine}`, '', `Skipped: ${e.skipped}`, ''] : [`### ${e.engine} (${e.database})`, '', ...fairnessTable(e)]))
+  } else {
+    lines.push(
+      '## How it was measured', '',
+      'Each contender is a process of its own listening on 127.0.0.1, compiled to JavaScript by tsc first (as an app runs it); autocannon runs in the driver.',
+      `Reads run ${c.readSeconds} s at ${c.readConnections} connections;`,
+      `writes send ${c.writeRequests} requests at ${c.writeConnections} connections, each with a unique body and each an effective change;`,
+      `the initial sync pushes ${n0(c.sync.users)} users (a userName lookup, then a POST) and ${c.sync.groups} groups (a POST, then a PATCH adding ${c.sync.groupSize} members) at ${c.writeConnections} connections.`,
+      'Contenders alternate per scenario as plugin, (c), (a), [(b)], (c), plugin, so that drift cancels; figures are over both runs.',
+      '**Served** counts 2xx reads, and 2xx writes only up to what the contender was then found to have stored: the plugin\'s through its own API,',
+      'jackson\'s (a, c) from its tables on a separate connection (jackson\'s own connection can hold writes it never commits). *All req/s* counts every answer.',
+      '(a) calls jackson\'s `requests.handle` in-process from as many async loops as there are connections, on a copy of (c)\'s data taken after (c)\'s initial sync',
+      '(sqlite: an online backup, since two processes writing one sqlite file through jackson lose each other\'s writes; PostgreSQL: (c)\'s own database).',
+      '*Busy after*: seconds the contender\'s process kept working after its last answer (work deferred past the responses), waited for before the next run;',
+      '*sustained* divides what was served by the answering time plus that busy time. Targets are judged on served req/s, what the identity provider sees.',
+      'p99 of the initial sync is the higher of its two phases. RSS is the contender\'s after its last run of the scenario.',
+      'Fairness (plugin only, after the other scenarios, in a plugin process of its own on the same database) is described under each engine\'s tables.', '',
+      '## Results', '',
+      ...engines.flatMap((e) => [...engineTable(e), ...fairnessTable(e)]),
+      '## Checks (plugin, sqlite)', ''
+    )
+  }
   if (checks.scaling) {
     const s = checks.scaling
     lines.push(`- userName lookup (filter \`userName eq\`): p50 ${n2(s.smallP50)} ms and ${n0(s.smallRps)} req/s at ${n0(s.small)} users; p50 ${n2(s.largeP50)} ms and ${n0(s.largeRps)} req/s at ${n0(s.large)} users (seeding took ${n0(s.seedSeconds)} s, then ${n0(s.settleSeconds)} s of background work before measuring).`)

@@ -1,6 +1,7 @@
 // What the benchmark measured, as the report reads it.
 import type { ContenderName } from './child.js'
 import type { Engine } from './databases.js'
+import type { FairnessResult } from './fairness.js'
 import type { Outcome, ScenarioName } from './scenarios.js'
 
 export interface Summary {
@@ -34,6 +35,8 @@ export interface EngineResult {
   scenarios: ScenarioResult[]
   /** What the section did beyond the scenarios, for the report. */
   notes?: string[]
+  /** Tenant B's reads alone and while tenant A attacks (plugin only). */
+  fairness?: FairnessResult
   skipped?: string
 }
 

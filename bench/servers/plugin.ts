@@ -22,14 +22,41 @@ await app.register(fastifyDirectorySync, {
   }
 })
 
-const found = await app.directorySync.directories.getByTenantAndProduct('bench', 'bench')
-let directory = found.data?.[0]
-if (!directory) {
-  const created = await app.directorySync.directories.create({ tenant: 'bench', product: 'bench', type: 'generic-scim-v2' })
-  if (created.error) throw new Error(`could not create the bench directory: ${created.error.message}`)
-  directory = created.data
+type Directory = { id: string, scim: { secret: string } }
+// The directory of a tenant (product `bench`), created if need be: `bench` is the one every scenario
+// uses; the fairness scenario adds a second tenant beside it (bench/fairness.ts).
+async function directoryOf (tenant: string): Promise<Directory> {
+  const found = await app.directorySync.directories.getByTenantAndProduct(tenant, 'bench')
+  if (found.data?.[0]) return found.data[0]
+  const created = await app.directorySync.directories.create({ tenant, product: 'bench', type: 'generic-scim-v2' })
+  if (created.error) throw new Error(`could not create the directory of tenant ${tenant}: ${created.error.message}`)
+  return created.data
 }
-const base = `${externalUrl}/api/scim/v2.0/${directory.id}`
+const directory = await directoryOf('bench')
+const baseOf = (dir: Directory) => `${externalUrl}/api/scim/v2.0/${dir.id}`
+const base = baseOf(directory)
+
+// Creates users in-process, through the plugin's public `requests.handle`, until the directory holds
+// `target` of them: eight callers, as an identity provider's initial sync would send them.
+async function seed (dir: Directory, target: number, userName: (n: number) => string): Promise<{ users: number, ms: number }> {
+  const started = Date.now()
+  const call = (method: string, query: Record<string, number>, body?: unknown) => app.directorySync.requests.handle({
+    method, directoryId: dir.id, resourceType: 'users', resourceId: undefined, apiSecret: dir.scim.secret, query, body
+  })
+  const counted = await call('GET', { count: 0 })
+  if (counted.status !== 200) throw new Error(`counting the users of ${dir.id} answered ${counted.status}`)
+  const have = Number(counted.data?.totalResults ?? 0)
+  let next = have
+  const worker = async () => {
+    while (next < target) {
+      const n = next++
+      const { status } = await call('POST', {}, scimUser(userName(n)))
+      if (status !== 201) throw new Error(`seeding user ${n} answered ${status}`)
+    }
+  }
+  await Promise.all(Array.from({ length: 8 }, worker))
+  return { users: Math.max(0, target - have), ms: Date.now() - started }
+}
 // The inspection routes read the plugin through its own SCIM API. They come before the seeding: no route
 // can be added after the first app.inject, which makes the app ready.
 const inspector = pluginInspector(app, new URL(base).pathname, directory.scim.secret)
@@ -43,30 +70,20 @@ app.get<{ Querystring: { users: string, groups: string } }>(`${INSPECT}/sample`,
   inspector.sample(Number(request.query.users), Number(request.query.groups)))
 app.get(`${INSPECT}/stored`, () => inspector.stored())
 app.post<{ Body: { groupIds: string[] } }>(`${INSPECT}/members`, (request) => inspector.members(request.body.groupIds))
+// Another tenant's directory, filled to `users` users in-process: its base URL and token (bench/fairness.ts).
+app.post<{ Body: { tenant: string, users: number } }>(`${INSPECT}/tenant`, async (request) => {
+  const { tenant, users } = request.body
+  const dir = await directoryOf(tenant)
+  const seeded = await seed(dir, users, (n) => `${tenant}.${n}@tenant.example.com`)
+  return { base: baseOf(dir), token: dir.scim.secret, directoryId: dir.id, seeded }
+})
 // bench/profile.ts: a CPU profile of one run (the profiler is loaded only when asked for).
 app.post(`${INSPECT}/profile/start`, async () => (await import('./profiler.js')).startProfile())
 app.post(`${INSPECT}/profile/stop`, async () => (await import('./profiler.js')).stopProfile())
 app.post(`${INSPECT}/heap/start`, async () => (await import('./profiler.js')).startHeapSampling())
 app.post(`${INSPECT}/heap/stop`, async () => (await import('./profiler.js')).stopHeapSampling())
 
-let seeded: { users: number, ms: number } | undefined
-if (seedUsers > 0) {
-  const started = Date.now()
-  const { users: have } = await inspector.stored()
-  let next = have
-  // Eight callers, as an identity provider's initial sync would send them.
-  const worker = async () => {
-    while (next < seedUsers) {
-      const n = next++
-      const { status } = await app.directorySync.requests.handle({
-        method: 'POST', directoryId: directory.id, resourceType: 'users', resourceId: undefined, apiSecret: directory.scim.secret, query: {}, body: scimUser(`seed.${n}@scale.example.com`)
-      })
-      if (status !== 201) throw new Error(`seeding user ${n} answered ${status}`)
-    }
-  }
-  await Promise.all(Array.from({ length: 8 }, worker))
-  seeded = { users: seedUsers - have, ms: Date.now() - started }
-}
+const seeded = seedUsers > 0 ? await seed(directory, seedUsers, (n) => `seed.${n}@scale.example.com`) : undefined
 
 await app.listen({ port, host: '127.0.0.1' })
 announce({ base, token: directory.scim.secret, directoryId: directory.id, seeded })
