@@ -2,6 +2,7 @@
 // parsing, in-memory evaluation and index planning.
 
 import { foldKey } from '../keys.js'
+import { textProblem } from './hygiene.js'
 
 export class FilterError extends Error {
   constructor (message: string) {
@@ -235,11 +236,16 @@ class Parser {
     while (i < this.text.length && this.text[i] !== '"') i += this.text[i] === '\\' ? 2 : 1
     if (i >= this.text.length) this.fail('unterminated string', start)
     this.pos = i + 1
+    let value: string
     try {
-      return JSON.parse(this.text.slice(start, this.pos)) as string
+      value = JSON.parse(this.text.slice(start, this.pos)) as string
     } catch {
       return this.fail('invalid string literal', start)
     }
+    // An escape ("\u0000", "\ud800") can spell what the filter's text may not hold (hygiene.ts).
+    const problem = textProblem(value)
+    if (problem !== undefined) this.fail(`a string that ${problem}`, start)
+    return value
   }
 }
 

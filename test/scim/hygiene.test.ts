@@ -97,6 +97,9 @@ async function suite (t: Test, db: DbOptions) {
       ['a group PATCH', () => scim.send('PATCH', `/Groups/${group.id}`, patchOf({ op: 'replace', path: 'displayName', value: 'a\u0000' }))],
       ['a filter', () => scim.send('GET', `/Users?filter=${encodeURIComponent('userName eq "a\u0000"')}`)],
       ['a .search filter', () => scim.send('POST', '/Users/.search', { schemas: [SEARCH_SCHEMA], filter: 'userName eq "a\u0000"' })],
+      // Found by the fuzzer: the filter's text holds no NUL, its string literal's escape does.
+      ['an escaped NUL in a filter string', () => scim.send('GET', `/Users?filter=${encodeURIComponent('userName eq "\\u0000"')}`)],
+      ['an escaped NUL in a group filter', () => scim.send('GET', `/Groups?filter=${encodeURIComponent('externalId eq "a\\u0000"')}`)],
       ['attributes', () => scim.send('GET', '/Users?attributes=user%00Name')],
       ['a lone high surrogate', () => scim.send('POST', '/Users', scimUser('sur\ud800@example.com'))],
       // (A query string cannot carry one: it arrives as UTF-8, where a lone surrogate has no encoding.)

@@ -92,6 +92,13 @@ async function suite (t: Test, db: DbOptions): Promise<void> {
   const members = async (): Promise<string[]> => ((await ok(scim, 'GET', `/Groups/${group.id}`, undefined, 200)).members ?? []).map((m: Json) => m.value)
   t.same((await members()).sort(), [...ids].sort(), `GET lists the ${USERS} members`)
 
+  // Okta's group push may send the full member list as a replace (idp-traffic.md): the largest request
+  // the providers document passes under the default limits, and changes nothing here.
+  started = Date.now()
+  const full = patchOf({ op: 'replace', path: 'members', value: ids.map((value, i) => ({ value, display: `user${i}@acme.example.com` })) })
+  await ok(scim, 'PATCH', `/Groups/${group.id}`, full, 200)
+  t.comment(`PATCH replacing the ${USERS} members with themselves (${Math.round(JSON.stringify(full).length / 1024)} KiB): ${seconds(started)}`)
+
   started = Date.now()
   await ok(scim, 'PATCH', `/Groups/${group.id}`, patchOf({ op: 'replace', path: 'members', value: [] }), 200)
   t.comment(`PATCH removing ${USERS} members: ${seconds(started)}`)
