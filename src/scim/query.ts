@@ -120,8 +120,17 @@ async function listIndexed (context: ScimContext, kind: ResourceKind, page: Page
   const { store } = context.backend
   const directoryId = context.directory.id
   if (filter === undefined) {
-    const found = await store.list(directoryId, kind, { offset: page.startIndex - 1, limit: page.count })
-    return respond(context, kind, page, found.items, found.total)
+    // A long page is read a slice at a time, letting other requests run between slices.
+    const offset = page.startIndex - 1
+    const found = await store.list(directoryId, kind, { offset, limit: Math.min(page.count, YIELD_EVERY) })
+    const items = found.items
+    while (items.length < page.count && items.length < found.total - offset) {
+      await yieldToOthers()
+      const slice = await store.list(directoryId, kind, { offset: offset + items.length, limit: Math.min(page.count - items.length, YIELD_EVERY), total: false })
+      if (slice.items.length === 0) break
+      items.push(...slice.items)
+    }
+    return respond(context, kind, page, items, found.total)
   }
   return listScanned(context, kind, page, filter, undefined, lookedUp(store, directoryId, kind, lookup!))
 }

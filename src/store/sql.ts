@@ -8,14 +8,16 @@ import {
 } from './sql-client.js'
 import { SqlEventQueue, recordEvents, lockDirectory } from './sql-events.js'
 import {
-  UniquenessError, type Lookup, type Member, type Page, type ResourceStore, type ResourceType, type Storage, type StoredResource
+  UniquenessError, type ListWindow, type Lookup, type Member, type Page, type ResourceStore, type ResourceType, type Storage, type StoredResource
 } from './types.js'
 import type { MigrationLogger } from './migrations.js'
 import { migrateSql } from './sql-migrations.js'
 
 const RESOURCES = 'dsync_scim_resources'
 const MEMBERS = 'dsync_scim_members'
-const SCAN_BATCH = 500
+// A scan reads this many rows at a time: on sqlite each read is synchronous, so this bounds how long one
+// directory's scan holds the event loop between the yields of the caller (scim/query.ts).
+const SCAN_BATCH = 200
 const KEY_LENGTH = 200
 
 // Indexed columns hold at most KEY_LENGTH characters; a longer key is stored as its digest (callers
@@ -160,7 +162,7 @@ class SqlStore implements ResourceStore {
     return found
   }
 
-  async list (directoryId: string, type: ResourceType, { lookup, offset, limit }: { lookup?: Lookup, offset: number, limit: number }): Promise<Page<StoredResource>> {
+  async list (directoryId: string, type: ResourceType, { lookup, offset, limit, total: wanted = true }: ListWindow): Promise<Page<StoredResource>> {
     let where = 'directory_id = ? AND resource_type = ?'
     const params: unknown[] = [directoryId, type]
     if (lookup) {
@@ -172,7 +174,7 @@ class SqlStore implements ResourceStore {
     const { rows } = await this.client.query<Row>(
       `SELECT ${COLUMNS} FROM ${RESOURCES} WHERE ${where} ORDER BY seq LIMIT ? OFFSET ?`, [...params, limit, offset])
     // A first page that is not full holds every match: no count needed (an index lookup, usually).
-    const total = offset === 0 && rows.length < limit ? rows.length : await count()
+    const total = offset === 0 && rows.length < limit ? rows.length : wanted ? await count() : -1
     return { total, items: rows.map(fromRow) }
   }
 

@@ -38,6 +38,14 @@ export interface Lookup {
   value: string
 }
 
+export interface ListWindow {
+  lookup?: Lookup
+  offset: number
+  limit: number
+  /** false: the caller does not need `total` (a later slice of a page), which may then be answered as -1. */
+  total?: boolean
+}
+
 export interface Page<T> {
   total: number
   items: T[]
@@ -48,7 +56,7 @@ export interface ResourceStore {
   /** The resources of `ids` that exist with this type, by id: a few batched reads, not one per id, and no locks. */
   getMany(directoryId: string, type: ResourceType, ids: string[]): Promise<Map<string, StoredResource>>
   /** Resources in creation order; `total` counts every match, `items` the requested window. */
-  list(directoryId: string, type: ResourceType, window: { lookup?: Lookup, offset: number, limit: number }): Promise<Page<StoredResource>>
+  list(directoryId: string, type: ResourceType, window: ListWindow): Promise<Page<StoredResource>>
   /** Every resource of a type in creation order, in batches (for filters no index can answer). */
   scan(directoryId: string, type: ResourceType): AsyncIterable<StoredResource>
   /** Throws UniquenessError when `keys.name` is taken. */
