@@ -13,6 +13,12 @@ export const DatabaseUnreachableError = createError<[string, number, string]>(
   503
 )
 
+export const DatabaseUnavailableError = createError<[string]>(
+  'FST_DSYNC_DB_UNAVAILABLE',
+  'fastify-directory-sync: the database is unavailable: %s',
+  503
+)
+
 export const DatabaseConflictError = createError<[string, string]>(
   'FST_DSYNC_DB_CONFLICT',
   'fastify-directory-sync: the database %s is already open in this process with a different "%s"; registrations sharing a database must agree on it',

@@ -3,6 +3,7 @@
 // whether a directory exists, jackson's entry point does not).
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Directory, Result } from '../types.js'
+import { DatabaseUnavailableError } from '../errors.js'
 
 export type Authorization =
   | { ok: true, directory: Directory }
@@ -15,7 +16,10 @@ export async function authorize (
   lookup: (id: string) => Promise<Result<Directory>>, directoryId: string, token: unknown
 ): Promise<Authorization> {
   if (typeof directoryId !== 'string' || !DIRECTORY_ID.test(directoryId)) return { ok: false, reason: 'unknown directory' }
-  const { data: directory } = await lookup(directoryId)
+  const { data: directory, error } = await lookup(directoryId)
+  // Only a directory that is not there is unknown: a failed read (the database is down) is no answer,
+  // and must not look like a wrong token to an identity provider (which may stop provisioning on 401).
+  if (directory === null && error !== null && error.code !== 404) throw new DatabaseUnavailableError(error.message)
   if (directory === null) return { ok: false, reason: 'unknown directory' }
   if (typeof token !== 'string' || !sameSecret(token, directory.scim.secret)) return { ok: false, reason: 'wrong token' }
   if (directory.deactivated) return { ok: false, reason: 'deactivated' }

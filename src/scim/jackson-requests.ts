@@ -4,6 +4,7 @@
 // not: a deactivated directory answers 403 instead of `200 {}`, and every error has a SCIM body.
 import type { Directory, DirectorySyncRequest, DirectorySyncResponse, EventCallback, Result } from '../types.js'
 import { authorize } from './auth.js'
+import { DatabaseUnavailableError } from '../errors.js'
 import { scimError, ScimProblem } from './errors.js'
 import { runScim, type ScimMethod, type ScimService } from './operations.js'
 
@@ -22,7 +23,12 @@ export async function handleJacksonRequest (
   callback?: EventCallback
 ): Promise<DirectorySyncResponse> {
   const fail = (status: number, detail: string) => ({ status, data: scimError(status, detail) })
-  const outcome = await authorize(getDirectory, request.directoryId, request.apiSecret)
+  const unavailable = () => fail(503, 'The service is temporarily unavailable; try again')
+  const outcome = await authorize(getDirectory, request.directoryId, request.apiSecret).catch((err) => {
+    if (err instanceof DatabaseUnavailableError) return undefined
+    throw err
+  })
+  if (outcome === undefined) return unavailable()
   if (!outcome.ok) {
     const [status, detail] = REFUSED[outcome.reason]
     return fail(status, detail)
@@ -46,6 +52,7 @@ export async function handleJacksonRequest (
     return { status: answer.status, data: answer.body }
   } catch (err) {
     if (err instanceof ScimProblem) return { status: err.status, data: err.body }
+    if (err instanceof DatabaseUnavailableError) return unavailable()
     throw err
   }
 }

@@ -15,6 +15,7 @@
 //   g:<userId>               set of the group ids the user is in
 import { createHash } from 'node:crypto'
 import { createClient } from 'redis'
+import { reportingUnavailable } from './outage.js'
 import {
   UniquenessError, type Lookup, type Member, type Page, type ResourceStore, type ResourceType, type StoredResource
 } from './types.js'
@@ -189,7 +190,8 @@ export async function openRedisStore (url: string, log?: MigrationLogger): Promi
     await client.quit().catch(() => client.disconnect())
     throw err
   }
-  return new RedisStore(client)
+  // A lost connection answers 503 (outage.ts), not 500.
+  return reportingUnavailable(new RedisStore(client))
 }
 
 class RedisStore implements ResourceStore {

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3'
 import pg from 'pg'
 import mysql from 'mysql2/promise'
 import { Mutex } from '../engine/confinement.js'
+import { asUnavailable, isUnavailable } from './outage.js'
 
 export type Dialect = 'sqlite' | 'postgres' | 'mysql'
 
@@ -208,30 +209,52 @@ function numbered (sql: string): string {
 // default isolation is stricter does).
 const isTransientPostgres = (err: unknown) => ['40P01', '40001'].includes((err as { code?: string })?.code ?? '')
 
+// How long a request may wait for a connection, or for one statement, before the database counts as
+// unavailable (503): during an outage nothing hangs longer than this.
+const CONNECT_TIMEOUT_MS = 3000
+const STATEMENT_TIMEOUT_MS = 15_000
+
 function postgresClient ({ url, ssl, asyncCommit }: SqlConnection): SqlClient {
   const pool = new pg.Pool({
-    connectionString: url, max: POOL_SIZE, ssl: ssl as pg.PoolConfig['ssl'], ...(asyncCommit ? { options: '-c synchronous_commit=off' } : {})
+    connectionString: url,
+    max: POOL_SIZE,
+    ssl: ssl as pg.PoolConfig['ssl'],
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    query_timeout: STATEMENT_TIMEOUT_MS,
+    ...(asyncCommit ? { options: '-c synchronous_commit=off' } : {})
   })
-  pool.on('error', () => {}) // an idle client's error: the next query reports it
+  pool.on('error', () => {}) // an idle client's error: the pool drops it, and the next query reports it
   const on = (client: pg.Pool | pg.PoolClient): Query => async <T>(sql: string, params: unknown[] = []) => {
-    const result = await client.query(numbered(sql), params)
-    return { rows: result.rows as T[], changes: result.rowCount ?? 0 }
+    try {
+      const result = await client.query(numbered(sql), params)
+      return { rows: result.rows as T[], changes: result.rowCount ?? 0 }
+    } catch (err) {
+      throw asUnavailable(err)
+    }
   }
   return {
     dialect: 'postgres',
     query: on(pool),
     transaction: (fn) => retried(isTransientPostgres, async () => {
-      const client = await pool.connect()
+      const client = await pool.connect().catch((err) => { throw asUnavailable(err) })
+      // A checked-out client has no listener of the pool's: a connection that ends between two of the
+      // transaction's statements (a restart, pg_terminate_backend) would otherwise be an unhandled
+      // 'error' event, which ends the host's process. The next statement reports it instead.
+      let broken = false
+      const onError = () => { broken = true }
+      client.on('error', onError)
       try {
         await client.query('BEGIN')
         const result = await fn(on(client))
         await client.query('COMMIT')
         return result
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {})
-        throw err
+        if (!broken && !isUnavailable(err)) await client.query('ROLLBACK').catch(() => {})
+        throw asUnavailable(err)
       } finally {
-        client.release()
+        client.off('error', onError)
+        // A client whose connection failed is closed, not given back to the pool.
+        client.release(broken)
       }
     }),
     isUniqueViolation: (err) => (err as { code?: string })?.code === '23505',
@@ -250,9 +273,14 @@ function textOf (row: Record<string, unknown>): Record<string, unknown> {
 const isTransientMysql = (err: unknown) => [1213, 1205].includes((err as { errno?: number })?.errno ?? 0)
 
 function mysqlClient (url: string): SqlClient {
-  const pool = mysql.createPool({ uri: url.replace(/^mariadb:/, 'mysql:'), connectionLimit: POOL_SIZE })
+  const pool = mysql.createPool({ uri: url.replace(/^mariadb:/, 'mysql:'), connectionLimit: POOL_SIZE, connectTimeout: CONNECT_TIMEOUT_MS })
   const on = (client: mysql.Pool | mysql.PoolConnection): Query => async <T>(sql: string, params: unknown[] = []) => {
-    const [result] = await client.query(sql, params)
+    let result: unknown
+    try {
+      [result] = await client.query(sql, params)
+    } catch (err) {
+      throw asUnavailable(err)
+    }
     if (Array.isArray(result)) return { rows: (result as Array<Record<string, unknown>>).map(textOf) as T[], changes: 0 }
     return { rows: [] as T[], changes: (result as mysql.ResultSetHeader).affectedRows }
   }
@@ -260,17 +288,24 @@ function mysqlClient (url: string): SqlClient {
     dialect: 'mysql',
     query: on(pool),
     transaction: (fn) => retried(isTransientMysql, async () => {
-      const connection = await pool.getConnection()
+      const connection = await pool.getConnection().catch((err) => { throw asUnavailable(err) })
+      // As on PostgreSQL: a connection lost mid-transaction is reported by the next statement, never
+      // as an unhandled 'error' event; and it is destroyed, not given back to the pool.
+      let broken = false
+      const onError = () => { broken = true }
+      connection.on('error', onError)
       try {
         await connection.beginTransaction()
         const result = await fn(on(connection))
         await connection.commit()
         return result
       } catch (err) {
-        await connection.rollback().catch(() => {})
-        throw err
+        if (!broken && !isUnavailable(err)) await connection.rollback().catch(() => {})
+        throw asUnavailable(err)
       } finally {
-        connection.release()
+        connection.removeListener('error', onError)
+        if (broken) connection.destroy()
+        else connection.release()
       }
     }),
     isUniqueViolation: (err) => (err as { code?: string })?.code === 'ER_DUP_ENTRY',
