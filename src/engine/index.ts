@@ -74,7 +74,7 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     const dispatcher = new Dispatcher(opened.events, options.events, log.child({ component: 'events' }))
     // jackson's copy is kept from the queue too, so that a crash after a commit cannot leave it behind;
     // nothing on the wire or in the controller reads it, so no response waits for it.
-    dispatcher.add(JACKSON_HANDLER, (event) => run(event.directory_id, (set) => mirrorEvent(set, event)), false)
+    dispatcher.add(JACKSON_HANDLER, (event) => run(event.directory_id, (set) => mirrorEvent(set, event)), false, true)
     hooks.each((key, handler) => dispatcher.add(key, handler, true))
     dispatcher.add(WEBHOOK_HANDLER, webhookHandler((id) => directories.get(id), options.events.webhookTimeout), false)
     await dispatcher.start()

@@ -11,6 +11,8 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { EventQueue, RecordedEvent } from '../store/types.js'
+import { isUnavailable } from '../store/outage.js'
+import { DatabaseUnavailableError } from '../errors.js'
 import type { ScimEvent } from '../types.js'
 
 export interface DeliveryOptions {
@@ -30,6 +32,8 @@ export interface DeliveryOptions {
 }
 
 type Run = (event: ScimEvent) => Promise<void>
+/** A failed attempt: its message, and whether it failed because the plugin's database is unavailable. */
+interface Failure { message: string, outage: boolean }
 type Group = 'awaited' | 'background'
 
 const BATCH = 20
@@ -38,11 +42,13 @@ const BACKGROUND_DELAY = 20
 const RELEASE_AFTER = 1000
 // On close, calls still in flight get this long before their claims are released anyway.
 const CLOSE_GRACE = 2000
+// While the database is unavailable, a delivery is tried again this often, without counting attempts.
+const OUTAGE_RETRY = 1000
 
 export class Dispatcher {
   readonly owner = randomUUID()
   /** In delivery order. */
-  private readonly handlers = new Map<string, { run: Run, group: Group }>()
+  private readonly handlers = new Map<string, { run: Run, group: Group, usesDatabase: boolean }>()
   private readonly running = new Map<string, Promise<void>>()
   private readonly again = new Set<string>()
   private readonly timers = new Map<string, { timer: NodeJS.Timeout, due: number }>()
@@ -56,9 +62,13 @@ export class Dispatcher {
 
   constructor (private readonly queue: EventQueue, private readonly options: DeliveryOptions, private readonly log: FastifyBaseLogger) {}
 
-  /** `awaited`: a SCIM response waits (within the budget) for this handler; webhooks are not awaited. */
-  add (key: string, run: Run, awaited: boolean): void {
-    this.handlers.set(key, { run, group: awaited ? 'awaited' : 'background' })
+  /**
+   * `awaited`: a SCIM response waits (within the budget) for this handler; webhooks are not awaited.
+   * `usesDatabase`: the handler writes to the plugin's database (jackson's copy), so any connection
+   * failure of it is an outage; of another handler, only the plugin's own FST_DSYNC_DB_UNAVAILABLE is.
+   */
+  add (key: string, run: Run, awaited: boolean, usesDatabase = false): void {
+    this.handlers.set(key, { run, group: awaited ? 'awaited' : 'background', usesDatabase })
     const registering = this.queue.registerHandler(key, Date.now())
     registering.catch((err) => this.log.error({ err, handler: key }, 'registering an event handler failed'))
     this.registering.push(registering)
@@ -89,7 +99,7 @@ export class Dispatcher {
   attemptNow (key: string, event: RecordedEvent): Promise<string | undefined> {
     const handler = this.handlers.get(key)
     if (handler === undefined) return Promise.resolve(`no handler ${key} is registered`)
-    return this.attempt(handler.run, event)
+    return this.attempt(handler.run, event, handler.usesDatabase).then((failure) => failure?.message)
   }
 
   async close (): Promise<void> {
@@ -116,7 +126,7 @@ export class Dispatcher {
     for (const group of ['awaited', 'background'] as const) {
       Promise.all(this.keys(group).map((key) => this.queue.pendingDirectories(key))).then((lists) => {
         for (const directoryId of new Set(lists.flat())) this.drain(directoryId, group).catch(() => {})
-      }, (err) => this.log.error({ err }, 'looking for undelivered events failed'))
+      }, (err) => this.logFailure(err, {}, 'looking for undelivered events failed'))
     }
   }
 
@@ -134,7 +144,7 @@ export class Dispatcher {
         await this.drainOnce(directoryId, group)
       } while (this.again.has(slot) && !this.closed)
     })().catch((err) => {
-      this.log.error({ err, directoryId }, 'event delivery failed')
+      this.logFailure(err, { directoryId }, 'event delivery failed')
     }).finally(() => this.running.delete(slot))
     this.running.set(slot, loop)
     return loop
@@ -184,10 +194,18 @@ export class Dispatcher {
                 continue
               }
             }
-            const error = await this.attempt(this.handlers.get(key)!.run, event)
-            if (error === undefined) {
+            const handler = this.handlers.get(key)!
+            const failure = await this.attempt(handler.run, event, handler.usesDatabase)
+            const error = failure?.message ?? ''
+            if (failure === undefined) {
               if (await this.queue.advance(directoryId, key, this.owner, event.seq)) active.set(key, { lastSeq: event.seq, attempts: 0, renewed })
               else active.delete(key)
+            } else if (failure.outage) {
+              // Not the handler's fault: the database is down. No attempt is counted (an outage must
+              // not use them up); the event is tried again shortly, and its later ones wait for it.
+              this.log.warn({ directoryId, handler: key, event: event.id, retryIn: OUTAGE_RETRY, error }, 'event delivery waits: the database is unavailable')
+              active.delete(key)
+              this.later(directoryId, group, OUTAGE_RETRY)
             } else if (attempts + 1 >= maxAttempts) {
               this.log.error({ directoryId, handler: key, event: event.id, attempts: attempts + 1, error }, 'event delivery failed for good: kept as failed')
               const moved = await this.queue.advance(directoryId, key, this.owner, event.seq, { attempts: attempts + 1, error, now: Date.now() })
@@ -223,6 +241,12 @@ export class Dispatcher {
     }
   }
 
+  // While the database is unavailable the poller fails every pollInterval: a warning, not an error.
+  private logFailure (err: unknown, context: Record<string, unknown>, message: string): void {
+    if (isUnavailable(err)) this.log.warn({ ...context, err }, `${message}: the database is unavailable`)
+    else this.log.error({ ...context, err }, message)
+  }
+
   private releaseWhenQuiet (directoryId: string, group: Group): void {
     const groupSlot = `${directoryId}\u0000${group}`
     if (this.closed || !this.keys(group).some((key) => this.held.has(`${directoryId}\u0000${key}`))) return
@@ -239,16 +263,17 @@ export class Dispatcher {
     this.idle.set(groupSlot, timer)
   }
 
-  private async attempt (run: Run, event: RecordedEvent): Promise<string | undefined> {
+  private async attempt (run: Run, event: RecordedEvent, usesDatabase: boolean): Promise<Failure | undefined> {
     let timer: NodeJS.Timeout | undefined
-    const overrun = new Promise<string>((resolve) => {
-      timer = setTimeout(() => resolve(`no answer within ${this.options.handlerTimeout} ms`), this.options.handlerTimeout)
+    const overrun = new Promise<Failure>((resolve) => {
+      timer = setTimeout(() => resolve({ message: `no answer within ${this.options.handlerTimeout} ms`, outage: false }), this.options.handlerTimeout)
       timer.unref()
     })
     try {
       return await Promise.race([run(event.payload as unknown as ScimEvent).then(() => undefined), overrun])
     } catch (err) {
-      return err instanceof Error ? err.message : String(err)
+      const outage = err instanceof DatabaseUnavailableError || (usesDatabase && isUnavailable(err))
+      return { message: err instanceof Error ? err.message : String(err), outage }
     } finally {
       clearTimeout(timer)
     }

@@ -8,8 +8,9 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
 // class 08 (connection exception).
 const POSTGRES_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '08007'])
 const MYSQL_CODES = new Set(['PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'PROTOCOL_SEQUENCE_TIMEOUT'])
-// What pg, mysql2 and node-redis say when a connection ends under them or cannot be had in time.
-const MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect|not queryable|Query read timeout|The client is closed|The client is offline|Socket closed unexpectedly|Connection lost|Can't add new command when connection is in closed state|connect ETIMEDOUT|Pool is closed/i
+// What pg, mysql2 and node-redis say when a connection ends under them or cannot be had in time (also
+// inside the message of an error that wraps theirs, as jackson's answers do).
+const MESSAGES = /\b(?:ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH)\b|Connection terminated|connection timeout|timeout exceeded when trying to connect|not queryable|Query read timeout|The client is closed|The client is offline|Socket closed unexpectedly|Connection lost|Can't add new command when connection is in closed state|connect ETIMEDOUT|Pool is closed/i
 
 /** Whether `err` says the database cannot be reached now (as opposed to a fault of the statement). */
 export function isUnavailable (err: unknown): boolean {

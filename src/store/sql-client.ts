@@ -249,7 +249,9 @@ function postgresClient ({ url, ssl, asyncCommit }: SqlConnection): SqlClient {
         await client.query('COMMIT')
         return result
       } catch (err) {
-        if (!broken && !isUnavailable(err)) await client.query('ROLLBACK').catch(() => {})
+        // A connection that failed (or timed out) mid-transaction may still be inside it: never reused.
+        if (isUnavailable(err)) broken = true
+        else await client.query('ROLLBACK').catch(() => { broken = true })
         throw asUnavailable(err)
       } finally {
         client.off('error', onError)
@@ -300,7 +302,8 @@ function mysqlClient (url: string): SqlClient {
         await connection.commit()
         return result
       } catch (err) {
-        if (!broken && !isUnavailable(err)) await connection.rollback().catch(() => {})
+        if (isUnavailable(err)) broken = true
+        else await connection.rollback().catch(() => { broken = true })
         throw asUnavailable(err)
       } finally {
         connection.removeListener('error', onError)

@@ -49,7 +49,11 @@ async function waitFor (what: () => Promise<boolean>, ms: number): Promise<numbe
 async function outage (t: Test, db: DbOptions, service: keyof typeof PORTS) {
   const proxy = await tcpProxy(t, { host: '127.0.0.1', port: PORTS[service] })
   const through = { ...db, url: proxy.through((db as { url: string }).url) } as DbOptions
-  const app = await buildApp(t, through)
+  const delivered = new Set<string>()
+  const app = await buildApp(t, through, {
+    onScimEvent: (event) => { if (event.event === 'user.created') delivered.add(event.data.id) },
+    events: { maxAttempts: 2 } // an outage must not use up attempts: with two, one counted failure would show
+  })
   const scim = await openDirectory(app, `outage-${service}`)
   const writers = [writer(scim, 'a'), writer(scim, 'b'), writer(scim, 'c'), writer(scim, 'd')]
   await sleep(300)
@@ -78,6 +82,10 @@ async function outage (t: Test, db: DbOptions, service: keyof typeof PORTS) {
   let missing = 0
   for (const id of acknowledged) if ((await scim.send('GET', `/Users/${id}`)).statusCode !== 200) missing++
   t.equal(missing, 0, `all ${acknowledged.length} acknowledged writes are there`)
+  const caughtUp = await waitFor(async () => acknowledged.every((id) => delivered.has(id)), 15_000)
+  t.ok(caughtUp >= 0, `every acknowledged user's event reached the hook (${acknowledged.filter((id) => delivered.has(id)).length} of ${acknowledged.length})`)
+  const failed = (await app.directorySync.events.failed()).data ?? []
+  t.same(failed.map((f) => f.error), [], 'no delivery was given up on (jackson\'s copy included): the outage used no attempts')
 }
 
 t.test('postgres: the connection cut', (t) => withService(t, 'postgres', 'outage_cut', (t, db) => outage(t, db, 'postgres')))
