@@ -9,8 +9,20 @@ export const InvalidOptionError = createError<[string, string]>(
 
 export const DatabaseUnreachableError = createError<[string, number, string]>(
   'FST_DSYNC_DB_UNREACHABLE',
-  'fastify-directory-sync: the %s database did not answer within %d ms: %s',
+  'fastify-directory-sync: the %s database did not answer within %d ms (the last attempt: %s)',
   503
+)
+
+export const DatabaseRefusedError = createError<[string, string]>(
+  'FST_DSYNC_DB_REFUSED',
+  'fastify-directory-sync: the %s database refused the credentials: %s',
+  500
+)
+
+export const DatabaseMissingError = createError<[string, string]>(
+  'FST_DSYNC_DB_MISSING',
+  'fastify-directory-sync: the %s database does not exist: %s',
+  500
 )
 
 export const DatabaseUnavailableError = createError<[string]>(
