@@ -5,11 +5,9 @@ import Fastify from 'fastify'
 import t from 'tap'
 import fastifyDirectorySync, { type DbOptions } from '../../src/index.js'
 import { externalUrl } from '../helpers/app.js'
-import { tcpProxy } from '../helpers/proxy.js'
+import { serverOf, tcpProxy } from '../helpers/proxy.js'
 import { sleep } from '../helpers/scim.js'
 import { withService } from '../helpers/services.js'
-
-const PORTS = { postgres: 5432, mariadb: 3306 } as const
 
 async function register (db: DbOptions, connectTimeout: number) {
   const app = Fastify()
@@ -26,7 +24,7 @@ async function register (db: DbOptions, connectTimeout: number) {
 
 for (const service of ['postgres', 'mariadb'] as const) {
   t.test(`${service}: a database that comes up 1 s after the app`, (t) => withService(t, service, 'registration_wait', async (t, db) => {
-    const proxy = await tcpProxy(t, { host: '127.0.0.1', port: PORTS[service] })
+    const proxy = await tcpProxy(t, serverOf(db))
     proxy.cut()
     const late = { ...db, url: proxy.through((db as { url: string }).url) } as DbOptions
     setTimeout(() => proxy.restore(), 1000)

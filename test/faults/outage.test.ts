@@ -8,11 +8,9 @@ import pg from 'pg'
 import t, { type Test } from 'tap'
 import type { DbOptions } from '../../src/index.js'
 import { buildApp, scimUser } from '../helpers/app.js'
-import { tcpProxy } from '../helpers/proxy.js'
 import { openDirectory, sleep, type ScimClient } from '../helpers/scim.js'
-import { withService } from '../helpers/services.js'
-
-const PORTS = { postgres: 5432, mariadb: 3306, redis: 6379 } as const
+import { serverOf, tcpProxy } from '../helpers/proxy.js'
+import { serviceUrls, withService } from '../helpers/services.js'
 
 /** Sends POST /Users until stopped; remembers what was acknowledged and every status seen. */
 function writer (scim: ScimClient, name: string) {
@@ -46,8 +44,8 @@ async function waitFor (what: () => Promise<boolean>, ms: number): Promise<numbe
   return -1
 }
 
-async function outage (t: Test, db: DbOptions, service: keyof typeof PORTS) {
-  const proxy = await tcpProxy(t, { host: '127.0.0.1', port: PORTS[service] })
+async function outage (t: Test, db: DbOptions, service: string) {
+  const proxy = await tcpProxy(t, serverOf(db))
   const through = { ...db, url: proxy.through((db as { url: string }).url) } as DbOptions
   const delivered = new Set<string>()
   const app = await buildApp(t, through, {
@@ -95,7 +93,7 @@ t.test('postgres: the test database\'s backends terminated (as a restart does)',
   const app = await buildApp(t, db)
   const scim = await openDirectory(app, 'terminated')
   const database = new URL((db as { url: string }).url).pathname.slice(1)
-  const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' })
+  const admin = new pg.Client({ connectionString: serviceUrls.postgres })
   await admin.connect()
   t.teardown(() => admin.end())
   const writers = [writer(scim, 'a'), writer(scim, 'b'), writer(scim, 'c'), writer(scim, 'd')]

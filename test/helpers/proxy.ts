@@ -3,6 +3,7 @@
 // database service that other test files use; restore() lets connections through again.
 import net from 'node:net'
 import type { Test } from 'tap'
+import type { DbOptions } from '../../src/index.js'
 
 export interface TcpProxy {
   port: number
@@ -10,6 +11,13 @@ export interface TcpProxy {
   through (url: string): string
   cut (): void
   restore (): void
+}
+
+/** Where the database of `db` listens (its URL's host and port). */
+export function serverOf (db: DbOptions): { host: string, port: number } {
+  const url = new URL((db as { url: string }).url)
+  const port = Number(url.port) || ({ 'postgres:': 5432, 'postgresql:': 5432, 'mysql:': 3306, 'mariadb:': 3306, 'redis:': 6379 } as Record<string, number>)[url.protocol]
+  return { host: url.hostname, port }
 }
 
 export async function tcpProxy (t: Test, target: { host: string, port: number }): Promise<TcpProxy> {
