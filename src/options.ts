@@ -77,8 +77,8 @@ export const OptionsSchema = Type.Object({
     backoff: Type.Optional(Positive('ms before the first retry; each further retry waits twice as long (default 1000)')),
     maxBackoff: Type.Optional(Positive('the longest wait between retries in ms (default 300000)')),
     handlerTimeout: Type.Optional(Positive('ms after which a running attempt counts as failed (default 30000)')),
-    lease: Type.Optional(Positive('ms an instance holds a directory\'s deliveries without renewing; must exceed handlerTimeout (default 60000)')),
-    pollInterval: Type.Optional(Positive('ms between looks for events left by other instances or a crash (default 2000)')),
+    lease: Type.Optional(Positive('ms a claim on a directory\'s deliveries outlives its holder, which renews it every third of it while it lives (default 3000)')),
+    pollInterval: Type.Optional(Positive('ms between looks for events left by other instances or a crash (default 1000)')),
     webhookTimeout: Type.Optional(Positive('ms a webhook has to answer (default 10000)'))
   }, { additionalProperties: false }))
 }, { additionalProperties: false })
@@ -120,8 +120,11 @@ export const defaults = {
     backoff: 1000,
     maxBackoff: 300_000,
     handlerTimeout: 30_000,
-    lease: 60_000,
-    pollInterval: 2000,
+    // A crashed process's deliveries are taken over within about this long (its claims are renewed by
+    // a heartbeat while it lives, whatever its handlers take).
+    lease: 3000,
+    // With the lease, how soon the next process delivers what a crashed one left: within about 4 s.
+    pollInterval: 1000,
     webhookTimeout: 10_000
   }
 } as const
@@ -156,8 +159,8 @@ export function resolveOptions (input: unknown): ResolvedOptions {
 
 function resolveEvents (given: DirectorySyncOptions['events']): ResolvedOptions['events'] {
   const events = { ...defaults.events, ...given }
-  // A lease shorter than an attempt would let another instance deliver the same events alongside.
-  if (events.lease <= events.handlerTimeout) throw new InvalidOptionError('events.lease', `must exceed events.handlerTimeout (${events.handlerTimeout} ms)`)
+  // The heartbeat renews every third of the lease: shorter than that would be renewing constantly.
+  if (events.lease < 300) throw new InvalidOptionError('events.lease', 'must be at least 300 ms')
   return events
 }
 

@@ -25,7 +25,11 @@ export interface DeliveryOptions {
   maxBackoff: number
   /** An attempt still running after this long counts as failed (ms). */
   handlerTimeout: number
-  /** How long a claim on a directory's cursor lasts without renewal (ms): another instance may take over after it. */
+  /**
+   * How long a claim on a directory's cursor outlives its holder (ms): the holder renews its claims
+   * every third of it (a heartbeat) for as long as it lives, so another instance (or the next process
+   * after a crash) takes over within about `lease` of the holder's death.
+   */
   lease: number
   /** How often to look for events recorded by other instances, or left behind by a crash (ms). */
   pollInterval: number
@@ -55,7 +59,12 @@ export class Dispatcher {
   private readonly registering: Array<Promise<void>> = []
   // Claims kept between drains (directory + handler → where its cursor stands), so that a busy
   // directory does not claim and release for every request; let go after a quiet moment.
-  private readonly held = new Map<string, { lastSeq: number, renewed: number }>()
+  private readonly held = new Map<string, { lastSeq: number }>()
+  // Every claim this instance holds (kept or in a drain), renewed by the heartbeat; a claim the
+  // heartbeat could not renew is lost, and its drain stops before its next attempt.
+  private readonly claims = new Set<string>()
+  private readonly lost = new Set<string>()
+  private heartbeat: NodeJS.Timeout | undefined
   private readonly idle = new Map<string, NodeJS.Timeout>()
   private poller: NodeJS.Timeout | undefined
   private closed = false
@@ -78,6 +87,8 @@ export class Dispatcher {
     await Promise.all(this.registering)
     this.poller = setInterval(() => { this.sweep() }, this.options.pollInterval)
     this.poller.unref()
+    this.heartbeat = setInterval(() => { this.renewClaims() }, Math.max(Math.floor(this.options.lease / 3), 50))
+    this.heartbeat.unref()
     this.sweep()
   }
 
@@ -105,16 +116,38 @@ export class Dispatcher {
   async close (): Promise<void> {
     this.closed = true
     clearInterval(this.poller)
+    clearInterval(this.heartbeat)
     for (const { timer } of this.timers.values()) clearTimeout(timer)
     this.timers.clear()
     for (const timer of this.idle.values()) clearTimeout(timer)
     this.idle.clear()
     await Promise.race([Promise.allSettled([...this.running.values()]), new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE).unref())])
-    for (const slot of [...this.held.keys()]) {
+    // Every claim, also those of a drain whose handler is still running: its event was not passed, so
+    // the next holder delivers it again (at least once), and nobody waits for a lease to expire.
+    this.held.clear()
+    for (const slot of [...this.claims]) {
       const [directoryId, key] = slot.split('\u0000')
-      this.held.delete(slot)
+      this.claims.delete(slot)
       await this.queue.release(directoryId, key, this.owner).catch(() => {})
     }
+  }
+
+  // The heartbeat: extends every claim held. One that cannot be extended (taken over, or the database
+  // unreachable) is given up at once: its drain stops, and nothing more is delivered under it.
+  private renewClaims (): void {
+    if (this.closed) return
+    for (const slot of [...this.claims]) {
+      const [directoryId, key] = slot.split('\u0000')
+      this.queue.renew(directoryId, key, this.owner, Date.now(), this.options.lease).then((renewed) => {
+        if (!renewed) this.loseClaim(slot)
+      }, () => this.loseClaim(slot))
+    }
+  }
+
+  private loseClaim (slot: string): void {
+    if (!this.claims.delete(slot)) return
+    this.held.delete(slot)
+    this.lost.add(slot)
   }
 
   private keys (group: Group): string[] {
@@ -152,31 +185,30 @@ export class Dispatcher {
 
   private async drainOnce (directoryId: string, group: Group): Promise<void> {
     const { lease, maxAttempts } = this.options
-    // The handlers of the group whose cursor this instance holds and that may go on: where each stands,
-    // and when its claim was last extended.
-    const active = new Map<string, { lastSeq: number, attempts: number, renewed: number }>()
+    // The handlers of the group whose cursor this instance holds and that may go on: where each stands.
+    // Their claims are kept alive by the heartbeat.
+    const active = new Map<string, { lastSeq: number, attempts: number }>()
     const claimed: string[] = []
-    // A claim lasts `lease`; an attempt at most `handlerTimeout`. Renewed when less than that (and a
-    // margin) is left, no other instance can take the cursor during an attempt.
-    const renewAfter = Math.max(lease - this.options.handlerTimeout - 1000, 0)
     const groupSlot = `${directoryId}\u0000${group}`
     clearTimeout(this.idle.get(groupSlot))
     this.idle.delete(groupSlot)
     try {
       for (const key of this.keys(group)) {
         if (this.closed) return
-        const kept = this.held.get(`${directoryId}\u0000${key}`)
-        if (kept !== undefined && Date.now() - kept.renewed <= renewAfter) {
+        const slot = `${directoryId}\u0000${key}`
+        const kept = this.held.get(slot)
+        if (kept !== undefined && this.claims.has(slot)) {
           claimed.push(key)
-          active.set(key, { lastSeq: kept.lastSeq, attempts: 0, renewed: kept.renewed })
+          active.set(key, { lastSeq: kept.lastSeq, attempts: 0 })
           continue
         }
-        const claimedAt = Date.now()
-        const cursor = await this.queue.claim(directoryId, key, this.owner, claimedAt, lease)
+        const cursor = await this.queue.claim(directoryId, key, this.owner, Date.now(), lease)
         if (cursor === null) continue // another instance delivers this directory's events to this handler
+        this.claims.add(slot)
+        this.lost.delete(slot)
         claimed.push(key)
         if (cursor.nextAttemptAt > Date.now()) this.later(directoryId, group, cursor.nextAttemptAt - Date.now())
-        else active.set(key, { lastSeq: cursor.lastSeq, attempts: cursor.attempts, renewed: claimedAt })
+        else active.set(key, { lastSeq: cursor.lastSeq, attempts: cursor.attempts })
       }
       while (active.size > 0 && !this.closed) {
         const from = Math.min(...[...active.values()].map((state) => state.lastSeq))
@@ -184,21 +216,20 @@ export class Dispatcher {
         if (batch.length === 0) return
         const last = batch.length < BATCH // the loop's `again` flag covers what is recorded meanwhile
         for (const event of batch) {
-          for (const [key, { lastSeq, attempts, renewed: lastRenewed }] of active) {
+          for (const [key, { lastSeq, attempts }] of active) {
             if (lastSeq >= event.seq) continue
-            let renewed = lastRenewed
-            if (Date.now() - renewed > renewAfter) {
-              renewed = Date.now()
-              if (!await this.queue.renew(directoryId, key, this.owner, renewed, lease)) {
-                active.delete(key)
-                continue
-              }
+            if (!this.claims.has(`${directoryId}\u0000${key}`) || this.closed) {
+              active.delete(key) // lost (or closing): nothing more is delivered under this claim
+              continue
             }
             const handler = this.handlers.get(key)!
             const failure = await this.attempt(handler.run, event, handler.usesDatabase)
             const error = failure?.message ?? ''
-            if (failure === undefined) {
-              if (await this.queue.advance(directoryId, key, this.owner, event.seq)) active.set(key, { lastSeq: event.seq, attempts: 0, renewed })
+            if (this.closed || this.lost.has(`${directoryId}\u0000${key}`)) {
+              // Closed or lost during the attempt: the cursor is not moved; the next holder delivers again.
+              active.delete(key)
+            } else if (failure === undefined) {
+              if (await this.queue.advance(directoryId, key, this.owner, event.seq)) active.set(key, { lastSeq: event.seq, attempts: 0 })
               else active.delete(key)
             } else if (failure.outage) {
               // Not the handler's fault: the database is down. No attempt is counted (an outage must
@@ -209,7 +240,7 @@ export class Dispatcher {
             } else if (attempts + 1 >= maxAttempts) {
               this.log.error({ directoryId, handler: key, event: event.id, attempts: attempts + 1, error }, 'event delivery failed for good: kept as failed')
               const moved = await this.queue.advance(directoryId, key, this.owner, event.seq, { attempts: attempts + 1, error, now: Date.now() })
-              if (moved) active.set(key, { lastSeq: event.seq, attempts: 0, renewed })
+              if (moved) active.set(key, { lastSeq: event.seq, attempts: 0 })
               else active.delete(key)
             } else {
               const delay = Math.min(this.options.backoff * 2 ** attempts, this.options.maxBackoff)
@@ -229,12 +260,13 @@ export class Dispatcher {
       for (const key of claimed) {
         const slot = `${directoryId}\u0000${key}`
         const state = active.get(key)
-        if (state !== undefined && !this.closed) {
-          this.held.set(slot, { lastSeq: state.lastSeq, renewed: state.renewed })
-        } else {
-          // Lost, in backoff, or closing: let another instance (or a later drain) claim it afresh.
+        if (state !== undefined && !this.closed && this.claims.has(slot)) {
+          this.held.set(slot, { lastSeq: state.lastSeq })
+        } else if (!this.closed) {
+          // Lost or in backoff: let another instance (or a later drain) claim it afresh. (On close,
+          // close() releases every claim.)
           this.held.delete(slot)
-          await this.queue.release(directoryId, key, this.owner).catch(() => {})
+          if (this.claims.delete(slot)) await this.queue.release(directoryId, key, this.owner).catch(() => {})
         }
       }
       this.releaseWhenQuiet(directoryId, group)
@@ -243,6 +275,7 @@ export class Dispatcher {
 
   // While the database is unavailable the poller fails every pollInterval: a warning, not an error.
   private logFailure (err: unknown, context: Record<string, unknown>, message: string): void {
+    if (this.closed) return // the storage may be closing under a drain that had not finished
     if (isUnavailable(err)) this.log.warn({ ...context, err }, `${message}: the database is unavailable`)
     else this.log.error({ ...context, err }, message)
   }
@@ -256,6 +289,7 @@ export class Dispatcher {
       for (const key of this.keys(group)) {
         const slot = `${directoryId}\u0000${key}`
         if (!this.held.delete(slot)) continue
+        this.claims.delete(slot)
         this.queue.release(directoryId, key, this.owner).catch(() => {})
       }
     }, RELEASE_AFTER)

@@ -20,8 +20,8 @@ interface Child {
   ready: { ready: string, directory?: Directory }
 }
 
-async function startChild (t: Test, mode: 'die' | 'collect', db: DbOptions): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', script, mode, JSON.stringify(db)], { stdio: ['ignore', 'pipe', 'pipe'] })
+async function startChild (t: Test, mode: 'die' | 'collect', db: DbOptions, settings = 'short'): Promise<Child> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', script, mode, JSON.stringify(db), settings], { stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: any[] = []
   let pending = ''
   let stderr = ''
@@ -54,9 +54,9 @@ async function startChild (t: Test, mode: 'die' | 'collect', db: DbOptions): Pro
   return { proc, lines, exited, ready: lines.find((l) => l.ready !== undefined) }
 }
 
-async function crashAndRestart (t: Test, db: DbOptions): Promise<void> {
+async function crashAndRestart (t: Test, db: DbOptions, settings = 'short'): Promise<void> {
   const userName = 'crash.victim@acme.example.com'
-  const first = await startChild(t, 'die', db)
+  const first = await startChild(t, 'die', db, settings)
   const directory = first.ready.directory!
   const auth = { authorization: `Bearer ${directory.scim.secret}` }
   const scimBase = (url: string) => `${url}/api/scim/v2.0/${directory.id}`
@@ -69,10 +69,15 @@ async function crashAndRestart (t: Test, db: DbOptions): Promise<void> {
   t.same(first.lines.filter((l) => l.event !== undefined), [], 'the first process never delivered the event')
 
   const started = Date.now()
-  const second = await startChild(t, 'collect', db)
+  const second = await startChild(t, 'collect', db, settings)
+  const listening = Date.now()
   const delivered = () => second.lines.filter((l) => l.event !== undefined).map((l) => l.event as ScimEvent)
   await until('the event to be delivered after restart', () => delivered().some((e) => e.event === 'user.created' && e.data.email === userName), 20_000)
-  t.comment(`delivered ${Date.now() - started} ms after the second process was started`)
+  const afterListen = Date.now() - listening
+  t.comment(`delivered ${Date.now() - started} ms after the second process was started, ${afterListen} ms after it listened`)
+  // The recovery the README promises (a requirement, not a benchmark): the dead process's claims expire
+  // within the lease, and the next look finds them.
+  if (settings === 'defaults') t.ok(afterListen <= 5000, `with the default options, delivered within 5 s of listen() (${afterListen} ms)`)
   await new Promise((resolve) => setTimeout(resolve, 800)) // room for a redelivery to show (pollInterval 200)
 
   const events = delivered()
@@ -94,3 +99,12 @@ t.test('sqlite file: an event recorded before kill -9 is delivered after the nex
 t.test('PostgreSQL: an event recorded before kill -9 is delivered after the next start', async (t) => {
   await withService(t, 'postgres', 'ev_crash_restart', (st, db) => crashAndRestart(st, db))
 })
+
+for (const [engine, open] of [
+  ['sqlite file', async (t: Test, fn: (t: Test, db: DbOptions) => Promise<void>) => fn(t, sqliteFile(t))],
+  ['PostgreSQL', (t: Test, fn: (t: Test, db: DbOptions) => Promise<void>) => withService(t, 'postgres', 'ev_crash_defaults', fn)],
+  ['MariaDB', (t: Test, fn: (t: Test, db: DbOptions) => Promise<void>) => withService(t, 'mariadb', 'ev_crash_defaults', fn)]
+] as const) {
+  t.test(`${engine}, default options: after kill -9 the event reaches the hook within 5 s of the next process listening`, (t) =>
+    open(t, (st, db) => crashAndRestart(st, db, 'defaults')))
+}

@@ -1,12 +1,13 @@
 // A host app in a process of its own, for crash tests: `node --import tsx crash-app.ts <mode> <db json>`.
-// Listens on 127.0.0.1 (port 0) and prints one JSON line `{ ready: url, directory? }` first.
+// Listens on 127.0.0.1 (port 0) and prints one JSON line `{ ready: url, directory? }` first. A third
+// argument `defaults` leaves the events options at their defaults.
 // mode `die`: creates a directory; its onScimEvent hook SIGKILLs the process on its first call, so an event
 //   is recorded but never delivered.
 // mode `collect`: its onScimEvent hook prints `{ event }` for every event it is given; exits on SIGTERM.
 import Fastify from 'fastify'
 import fastifyDirectorySync, { type DbOptions, type Directory, type ScimEvent } from '../../../src/index.js'
 
-const [mode, dbJson] = process.argv.slice(2)
+const [mode, dbJson, settings] = process.argv.slice(2)
 const db: DbOptions = JSON.parse(dbJson)
 const print = (value: unknown) => process.stdout.write(JSON.stringify(value) + '\n')
 
@@ -14,8 +15,9 @@ const app = Fastify()
 await app.register(fastifyDirectorySync, {
   db,
   externalUrl: 'http://127.0.0.1',
-  // A killed process's claim blocks its (directory, handler) for `lease` ms: keep it short.
-  events: { lease: 1000, handlerTimeout: 500, pollInterval: 200, backoff: 50 },
+  // A killed process's claim blocks its (directory, handler) for `lease` ms: short here, unless the
+  // test is about the default options (argument `defaults`).
+  events: settings === 'defaults' ? undefined : { lease: 1000, handlerTimeout: 500, pollInterval: 200, backoff: 50 },
   onScimEvent (event: ScimEvent) {
     if (mode === 'die') process.kill(process.pid, 'SIGKILL')
     print({ event })
