@@ -25,6 +25,12 @@ export const DatabaseMissingError = createError<[string, string]>(
   500
 )
 
+export const MigrationPendingError = createError<[string]>(
+  'FST_DSYNC_MIGRATION_PENDING',
+  'fastify-directory-sync: db.manualMigration is set and the database lacks %s; run \`npm run migrate\` (or the package\'s migrate()) first',
+  500
+)
+
 export const DatabaseUnavailableError = createError<[string]>(
   'FST_DSYNC_DB_UNAVAILABLE',
   'fastify-directory-sync: the database is unavailable: %s',

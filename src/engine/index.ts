@@ -1,7 +1,7 @@
 // The engine: the plugin's only door to jackson. It opens (or shares) the database, builds confined
 // sets of jackson's directory-sync objects, and exposes them as the `directorySync` controller.
 import type { FastifyBaseLogger } from 'fastify'
-import { ClosedError } from '../errors.js'
+import { ClosedError, MigrationPendingError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { randomUUID } from 'node:crypto'
 import { Dispatcher } from '../events/dispatcher.js'
@@ -9,7 +9,7 @@ import type { HookRegistry } from '../events/hooks.js'
 import { eventsController } from '../events/controller.js'
 import { WEBHOOK_HANDLER, webhookHandler } from '../events/webhooks.js'
 import type { ScimBackend } from '../scim/backend.js'
-import { openStorage, type ResourceStore, type Storage } from '../store/index.js'
+import { missingSchema, openStorage, type ResourceStore, type Storage } from '../store/index.js'
 import type { Directory, DirectorySyncController, GroupMember, Page, Result, ScimEvent } from '../types.js'
 import { Lanes, Mutex } from './confinement.js'
 import { acquireDatabase } from './database.js'
@@ -53,6 +53,11 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     for (let i = 0; i < count; i++) sets.push(await createDirectorySync(database.db, opts))
     const locks = sets.map(() => database.serialLock ?? new Mutex())
     const lanes = new Lanes(sets, locks)
+    // db.manualMigration: the plugin creates nothing; what is missing is named (npm run migrate applies it).
+    if (database.options.engine === 'sql' && database.options.manualMigration === true) {
+      const missing = await missingSchema(database.options)
+      if (missing.length > 0) throw new MigrationPendingError(missing.join(', '))
+    }
     storage = await openStorage(database.options, database.serialLock, log.child({ component: 'migrations' }))
     // SCIM writes do not touch jackson, so they queue apart from jackson's lanes (where its copy is
     // kept). Where the database orders them (PostgreSQL, MySQL) they spread over the lanes, as many at

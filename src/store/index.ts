@@ -50,6 +50,33 @@ async function withMigrationTarget<T> (db: DbOptions, fn: (target: MigrationTarg
   return []
 }
 
+const JACKSON_TABLES = ['jackson_store', 'jackson_index', 'jackson_ttl']
+const TABLE_EXISTS = {
+  sqlite: "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
+  postgres: 'SELECT to_regclass(?) AS name',
+  mysql: 'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?'
+} as const
+
+/**
+ * What `db` lacks before the plugin may use it without creating anything (db.manualMigration): jackson's
+ * tables, and the plugin's pending migrations, each named. Empty when nothing is missing.
+ */
+export async function missingSchema (db: DbOptions): Promise<string[]> {
+  if (db.engine !== 'sql') return (await pendingMigrations(db)).map((m) => `migration ${m.version} (${m.name})`)
+  const client = openSqlClient({ type: db.type, url: db.url, ssl: db.ssl })
+  const missing: string[] = []
+  try {
+    for (const table of JACKSON_TABLES) {
+      const { rows } = await client.query<{ name: string | null }>(TABLE_EXISTS[client.dialect], [table])
+      if (rows.length === 0 || rows[0].name === null) missing.push(`jackson's table ${table}`)
+    }
+    for (const migration of await pendingMigrationsOf(sqlMigrationTarget(client))) missing.push(`migration ${migration.version} (${migration.name})`)
+  } finally {
+    await client.close()
+  }
+  return missing
+}
+
 // mem registrations of one process share one store, as jackson's mem engine does: so do their events.
 const memoryQueueKey = Symbol.for('fastify-directory-sync.memory-events')
 
