@@ -27,7 +27,7 @@ export const DatabaseMissingError = createError<[string, string]>(
 
 export const MigrationPendingError = createError<[string]>(
   'FST_DSYNC_MIGRATION_PENDING',
-  'fastify-directory-sync: db.manualMigration is set and the database lacks %s; run npm run migrate (or the package\'s migrate()) first',
+  'fastify-directory-sync: db.manualMigration is set and the database lacks %s; apply them first (npm run migrate)',
   500
 )
 
