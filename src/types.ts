@@ -172,6 +172,12 @@ export interface DirectorySyncController {
     get(directoryId: string, groupId: string): Promise<Result<Group>>
     members(directoryId: string, groupId: string, page?: Page): Promise<Result<GroupMember[]>>
   }
+  /**
+   * Rebuilds jackson's copy of a directory (its users, groups and memberships in jackson's store) from
+   * the plugin's store, which answers SCIM: after a delivery to jackson's copy was given up on, or to
+   * repair a copy changed by hand. Answers what was copied.
+   */
+  resync(directoryId: string): Promise<Result<{ users: number, groups: number, memberships: number, failed: Array<{ id: string, error: string }> }>>
   requests: {
     /** jackson's SCIM entry point, confined so that concurrent calls cannot mix tenants. */
     handle(request: DirectorySyncRequest, callback?: EventCallback): Promise<DirectorySyncResponse>

@@ -16,7 +16,7 @@ import { acquireDatabase } from './database.js'
 import { createDirectorySync, type JacksonDirectorySync, type JacksonOptions } from './jackson.js'
 import { DirectoryCache } from './directory-cache.js'
 import { jacksonLogger } from './logging.js'
-import { JACKSON_HANDLER, jacksonEvent, jacksonGroup, jacksonUser, mirrorEvent } from './mirror.js'
+import { JACKSON_HANDLER, jacksonEvent, jacksonGroup, jacksonUser, mirrorEvent, resyncDirectory } from './mirror.js'
 
 /** Lanes per registration where the database takes concurrent calls (PostgreSQL, MySQL, Redis, mem). */
 const PARALLEL_LANES = 4
@@ -117,6 +117,11 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
       controller: {
         ...controller,
         addHook: (name, handler) => hooks.add(name, handler),
+        resync: async (directoryId) => {
+          const found = await directories.get(directoryId)
+          if (found.error !== null) return found
+          return { data: await run(directoryId, (set) => resyncDirectory(set, found.data, opened.resources)), error: null }
+        },
         events: eventsController(opened.events, dispatcher)
       },
       backend,
@@ -144,7 +149,7 @@ const notFound = (what: string): Result<never> => ({ data: null, error: { messag
 
 function buildController (
   run: Run, providers: Record<string, string>, store: ResourceStore, pageLimit: number, cache: DirectoryCache
-): Omit<Engine['controller'], 'addHook' | 'events'> {
+): Omit<Engine['controller'], 'addHook' | 'events' | 'resync'> {
   // Users and groups are read from the plugin's store, which answers the wire too: what a host reads is
   // what the identity provider last wrote (jackson's copy follows through the event queue).
   const inDirectory = <T>(directoryId: string, fn: () => Promise<Result<T>>) =>

@@ -37,6 +37,8 @@ export interface JacksonUsers extends TenantScoped<JacksonUsers> {
   create(user: JacksonUser): Promise<Result<JacksonUser>>
   update(id: string, user: JacksonUser): Promise<Result<JacksonUser>>
   delete(id: string): Promise<Result<null>>
+  /** Every user of the directory (tenant-scoped like the rest). */
+  deleteAll(directoryId: string): Promise<void>
 }
 
 export interface JacksonGroups extends TenantScoped<JacksonGroups> {
@@ -48,6 +50,8 @@ export interface JacksonGroups extends TenantScoped<JacksonGroups> {
   delete(id: string): Promise<Result<null>>
   addUserToGroup(groupId: string, userId: string): Promise<void>
   removeUserFromGroup(groupId: string, userId: string): Promise<void>
+  /** Every group of the directory, with its memberships. */
+  deleteAll(directoryId: string): Promise<void>
 }
 
 /** One set of jackson's directory-sync objects: its stores keep the current tenant in fields. */

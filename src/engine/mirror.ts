@@ -3,6 +3,7 @@
 // event queue) so that jackson's own APIs, on the same database, see every change; and events carry
 // jackson's shapes exactly.
 import type { Change, StoredResource } from '../scim/backend.js'
+import type { ResourceStore } from '../store/types.js'
 import type { Directory, DirectorySyncEvent, Group, Result, ScimEvent } from '../types.js'
 import { extractStandardUserAttributes, transformEventPayload, type JacksonDirectorySync, type JacksonUser } from './jackson.js'
 
@@ -29,6 +30,45 @@ function check<T> (what: string, result: Result<T>): void {
   // A record already gone from jackson's store is what a delete wanted.
   if (result.error !== null && result.error.code !== 404) throw new Error(`jackson could not ${what}: ${result.error.message}`)
 }
+
+/**
+ * Rebuilds jackson's copy of one directory from the plugin's store (the caller holds the directory's
+ * lane, so no event of it is mirrored meanwhile; events still queued are applied on top afterwards,
+ * and each of them is idempotent).
+ */
+export async function resyncDirectory (set: JacksonDirectorySync, directory: Directory, store: ResourceStore): Promise<ResyncReport> {
+  const users = set.users.setTenantAndProduct(directory.tenant, directory.product)
+  const groups = set.groups.setTenantAndProduct(directory.tenant, directory.product)
+  await groups.deleteAll(directory.id)
+  await users.deleteAll(directory.id)
+  const report: ResyncReport = { users: 0, groups: 0, memberships: 0, failed: [] }
+  // A record jackson's store refuses (too large for its column, say) is reported, and the rest goes on.
+  const copy = async (id: string, fn: () => Promise<void>) => {
+    try {
+      await fn()
+      return true
+    } catch (err) {
+      report.failed.push({ id, error: (err as Error).message })
+      return false
+    }
+  }
+  for await (const user of store.scan(directory.id, 'User')) {
+    if (await copy(user.id, async () => check('store a user', await users.create({ ...jacksonUser(user), directoryId: directory.id })))) report.users++
+  }
+  for await (const group of store.scan(directory.id, 'Group')) {
+    const { id, name, raw } = jacksonGroup(group)
+    if (!await copy(id, async () => check('store a group', await groups.create({ directoryId: directory.id, id, name, raw })))) continue
+    report.groups++
+    for (const member of await store.members(directory.id, group.id)) {
+      await groups.addUserToGroup(group.id, member.value)
+      report.memberships++
+    }
+  }
+  return report
+}
+
+/** What resync copied, and the records jackson's store refused. */
+export interface ResyncReport { users: number, groups: number, memberships: number, failed: Array<{ id: string, error: string }> }
 
 /** The key of jackson's copy among the event handlers. */
 export const JACKSON_HANDLER = 'jackson'

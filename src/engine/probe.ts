@@ -35,17 +35,21 @@ function verdict (err: unknown): Verdict {
 }
 
 class MissingFolder extends Error {}
+class NoAnswer extends Error {}
 
 export async function probeDatabase (db: DbOptions, timeoutMs: number): Promise<void> {
   if (db.engine === 'mem') return
   const deadline = Date.now() + timeoutMs
   const name = describeDb(db)
   let wait = RETRY_FIRST_MS
+  // The cause reported at the deadline: the last one the database (or the network) gave, rather than
+  // our own timeout of a last attempt cut short by the deadline.
+  let cause: string | undefined
   for (;;) {
     const left = deadline - Date.now()
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error('no answer')), Math.max(left, 1))
+      timer = setTimeout(() => reject(new NoAnswer('no answer')), Math.max(left, 1))
       timer.unref()
     })
     try {
@@ -53,11 +57,12 @@ export async function probeDatabase (db: DbOptions, timeoutMs: number): Promise<
       return
     } catch (err) {
       const message = (err as Error)?.message || String(err)
+      if (!(err instanceof NoAnswer) || cause === undefined) cause = message
       const kind = verdict(err)
       if (kind === 'refused') throw new DatabaseRefusedError(name, message)
       if (kind === 'missing') throw new DatabaseMissingError(name, message)
       const remaining = deadline - Date.now()
-      if (remaining <= 0) throw new DatabaseUnreachableError(name, timeoutMs, message)
+      if (remaining <= 0) throw new DatabaseUnreachableError(name, timeoutMs, cause)
       await new Promise((resolve) => setTimeout(resolve, Math.min(wait, remaining)))
       wait = Math.min(wait * 2, RETRY_MAX_MS)
     } finally {

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { EventQueue, RecordedEvent } from '../store/types.js'
-import { isUnavailable } from '../store/outage.js'
+import { isRejectedData, isUnavailable } from '../store/outage.js'
 import { DatabaseUnavailableError } from '../errors.js'
 import type { ScimEvent } from '../types.js'
 
@@ -36,8 +36,11 @@ export interface DeliveryOptions {
 }
 
 type Run = (event: ScimEvent) => Promise<void>
-/** A failed attempt: its message, and whether it failed because the plugin's database is unavailable. */
-interface Failure { message: string, outage: boolean }
+/**
+ * A failed attempt: its message, whether it failed because the plugin's database is unavailable (not
+ * counted), and whether the database refused its data for good (not retried).
+ */
+interface Failure { message: string, outage: boolean, permanent: boolean }
 type Group = 'awaited' | 'background'
 
 const BATCH = 20
@@ -237,7 +240,9 @@ export class Dispatcher {
               this.log.warn({ directoryId, handler: key, event: event.id, retryIn: OUTAGE_RETRY, error }, 'event delivery waits: the database is unavailable')
               active.delete(key)
               this.later(directoryId, group, OUTAGE_RETRY)
-            } else if (attempts + 1 >= maxAttempts) {
+            } else if (failure.permanent || attempts + 1 >= maxAttempts) {
+              // Given up on: after its last attempt, or at once when the database refused the data for
+              // good (jackson's copy of a record too large for its column): later events go on.
               this.log.error({ directoryId, handler: key, event: event.id, attempts: attempts + 1, error }, 'event delivery failed for good: kept as failed')
               const moved = await this.queue.advance(directoryId, key, this.owner, event.seq, { attempts: attempts + 1, error, now: Date.now() })
               if (moved) active.set(key, { lastSeq: event.seq, attempts: 0 })
@@ -300,14 +305,15 @@ export class Dispatcher {
   private async attempt (run: Run, event: RecordedEvent, usesDatabase: boolean): Promise<Failure | undefined> {
     let timer: NodeJS.Timeout | undefined
     const overrun = new Promise<Failure>((resolve) => {
-      timer = setTimeout(() => resolve({ message: `no answer within ${this.options.handlerTimeout} ms`, outage: false }), this.options.handlerTimeout)
+      timer = setTimeout(() => resolve({ message: `no answer within ${this.options.handlerTimeout} ms`, outage: false, permanent: false }), this.options.handlerTimeout)
       timer.unref()
     })
     try {
       return await Promise.race([run(event.payload as unknown as ScimEvent).then(() => undefined), overrun])
     } catch (err) {
       const outage = err instanceof DatabaseUnavailableError || (usesDatabase && isUnavailable(err))
-      return { message: err instanceof Error ? err.message : String(err), outage }
+      const permanent = usesDatabase && !outage && isRejectedData(err)
+      return { message: err instanceof Error ? err.message : String(err), outage, permanent }
     } finally {
       clearTimeout(timer)
     }

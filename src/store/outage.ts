@@ -23,6 +23,18 @@ export function isUnavailable (err: unknown): boolean {
   return typeof message === 'string' && MESSAGES.test(message)
 }
 
+// What the database says of data it will never take as given: too long for its column, out of range,
+// a constraint it breaks. Trying again cannot help (PostgreSQL class 22 and 23, MySQL's messages).
+const REJECTED_DATA = /Data too long|value too long|out of range|violates .* constraint|Duplicate entry|Incorrect string value|invalid byte sequence|\b(ER_DATA_TOO_LONG|ER_DUP_ENTRY|ER_TRUNCATED_WRONG_VALUE)\b/i
+
+/** Whether the database refused `err`'s data for good (so that retrying is pointless). */
+export function isRejectedData (err: unknown): boolean {
+  if (err === null || typeof err !== 'object' || isUnavailable(err)) return false
+  const { code, message } = err as { code?: unknown, message?: unknown }
+  if (typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code)) return true
+  return typeof message === 'string' && REJECTED_DATA.test(message)
+}
+
 /** `err` as a DatabaseUnavailableError when the database is unavailable; as it is otherwise. */
 export function asUnavailable (err: unknown): unknown {
   if (err instanceof DatabaseUnavailableError || !isUnavailable(err)) return err
