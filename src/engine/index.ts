@@ -84,6 +84,8 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     dispatcher.add(WEBHOOK_HANDLER, webhookHandler((id) => directories.get(id), options.events.webhookTimeout), false)
     await dispatcher.start()
 
+    // A write's events (the array the operation passes on to deliver) → the number of the last of them.
+    const lastSeqOf = new WeakMap<ScimEvent[], number>()
     const backend: ScimBackend = {
       store: opened.resources,
       // The directory's lane orders its writes in this process; the transaction (and its directory lock)
@@ -95,13 +97,15 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
           const events: ScimEvent[] = outcome.changes.map((change) => ({
             ...jacksonEvent(directory, change), id: randomUUID(), created: new Date(created).toISOString()
           }))
-          await scope.record(events.map((payload) => ({ id: payload.id, payload: payload as unknown as Record<string, unknown>, createdAt: created })))
+          const recorded = await scope.record(events.map((payload) => ({ id: payload.id, payload: payload as unknown as Record<string, unknown>, createdAt: created })))
+          if (recorded.length > 0) lastSeqOf.set(events, recorded[recorded.length - 1].seq)
           return { outcome, events }
         })
         return { ...outcome, events }
       }),
       async deliver (directory, events, callback) {
-        await dispatcher.deliver(directory.id)
+        // Up to the write's last event: the response waits for it whichever instance delivers it.
+        await dispatcher.deliver(directory.id, lastSeqOf.get(events))
         // jackson's per-request callback (requests.handle): called inline, as jackson did, and not retried.
         if (callback === undefined) return
         for (const event of events) {

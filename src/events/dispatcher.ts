@@ -49,6 +49,8 @@ const BACKGROUND_DELAY = 20
 const RELEASE_AFTER = 1000
 // On close, calls still in flight get this long before their claims are released anyway.
 const CLOSE_GRACE = 2000
+// How often a response looks whether another instance has delivered its events.
+const ELSEWHERE_POLL = 20
 // While the database is unavailable, a delivery is tried again this often, without counting attempts.
 const OUTAGE_RETRY = 1000
 
@@ -95,17 +97,37 @@ export class Dispatcher {
     this.sweep()
   }
 
-  /** Delivers a directory's new events; resolves when the awaited handlers are done with them, or the budget is spent. */
-  async deliver (directoryId: string): Promise<void> {
+  /**
+   * Delivers a directory's new events; resolves when the awaited handlers are done with them (up to
+   * `upTo`, the request's last event, whichever instance delivers it), or the budget is spent.
+   */
+  async deliver (directoryId: string, upTo?: number): Promise<void> {
     // Background handlers (jackson's copy, webhooks) take the directory's new events in batches: a drain
     // shortly after, rather than one per request, which under load would compete with the requests.
     this.later(directoryId, 'background', BACKGROUND_DELAY)
     let timer: NodeJS.Timeout | undefined
-    const budget = new Promise<void>((resolve) => { timer = setTimeout(resolve, this.options.budget) })
+    let spent = false
+    const budget = new Promise<void>((resolve) => { timer = setTimeout(() => { spent = true; resolve() }, this.options.budget) })
     try {
-      await Promise.race([this.drain(directoryId, 'awaited'), budget])
+      await Promise.race([this.untilDelivered(directoryId, upTo, () => spent), budget])
     } finally {
       clearTimeout(timer)
+    }
+  }
+
+  // The local drain delivers what this instance holds the claims for. A handler whose claim another
+  // instance holds is done with the request's events once its cursor has passed `upTo` (or it is
+  // failing at or before it, and so in backoff): until then, and within the budget, look again
+  // (claiming it, should the other instance let go).
+  private async untilDelivered (directoryId: string, upTo: number | undefined, expired: () => boolean): Promise<void> {
+    for (;;) {
+      await this.drain(directoryId, 'awaited')
+      if (upTo === undefined || this.closed || expired()) return
+      const elsewhere = this.keys('awaited').filter((key) => !this.claims.has(`${directoryId}\u0000${key}`))
+      if (elsewhere.length === 0) return
+      const positions = await Promise.all(elsewhere.map((key) => this.queue.position(directoryId, key)))
+      if (positions.every(({ lastSeq, attempts }) => lastSeq >= upTo || attempts > 0)) return
+      await new Promise((resolve) => setTimeout(resolve, ELSEWHERE_POLL))
     }
   }
 

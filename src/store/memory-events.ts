@@ -55,6 +55,11 @@ export class MemoryEventQueue implements EventQueue {
     return (this.events.get(directoryId) ?? []).slice(afterSeq, afterSeq + limit)
   }
 
+  async position (directoryId: string, handler: string): Promise<{ lastSeq: number, attempts: number }> {
+    const cursor = this.cursors.get(`${directoryId}\u0000${handler}`)
+    return { lastSeq: cursor?.lastSeq ?? 0, attempts: cursor?.attempts ?? 0 }
+  }
+
   async renew (directoryId: string, handler: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
     const cursor = this.cursors.get(`${directoryId}\u0000${handler}`)
     if (cursor?.owner !== owner) return false

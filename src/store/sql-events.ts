@@ -120,6 +120,12 @@ export class SqlEventQueue implements EventQueue {
     return rows.map(fromRow)
   }
 
+  async position (directoryId: string, handler: string): Promise<{ lastSeq: number, attempts: number }> {
+    const { rows } = await this.db.query<{ last_seq: number | string, attempts: number | string }>(
+      `SELECT last_seq, attempts FROM ${CURSORS} WHERE directory_id = ? AND handler = ?`, [directoryId, handler])
+    return rows.length === 0 ? { lastSeq: 0, attempts: 0 } : { lastSeq: Number(rows[0].last_seq), attempts: Number(rows[0].attempts) }
+  }
+
   async renew (directoryId: string, handler: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
     const { changes } = await this.db.query(`UPDATE ${CURSORS} SET lease_until = ? WHERE directory_id = ? AND handler = ? AND owner = ?`,
       [now + leaseMs, directoryId, handler, owner])

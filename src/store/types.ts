@@ -125,6 +125,8 @@ export interface EventQueue {
   claim(directoryId: string, handler: string, owner: string, now: number, leaseMs: number): Promise<Cursor | null>
   /** The events after `afterSeq`, in order. */
   next(directoryId: string, afterSeq: number, limit: number): Promise<RecordedEvent[]>
+  /** Where a handler's cursor stands (an unknown cursor stands at 0), whoever holds it. */
+  position(directoryId: string, handler: string): Promise<{ lastSeq: number, attempts: number }>
   /** Extends the claim; false when `owner` no longer holds it. */
   renew(directoryId: string, handler: string, owner: string, now: number, leaseMs: number): Promise<boolean>
   /**
