@@ -2,12 +2,12 @@
 // 64 KB column on MariaDB) is given up on at once and reported in events.failed(), and the directory's
 // later changes follow at once; resync(directoryId) rebuilds jackson's copy from the plugin's store.
 import Database from 'better-sqlite3'
-import mysql from 'mysql2/promise'
 import t from 'tap'
 import type { DbOptions } from '../../src/index.js'
 import { buildApp, scimUser, sqliteFile } from '../helpers/app.js'
 import { groupBody, ok, openDirectory, sleep } from '../helpers/scim.js'
 import { withService } from '../helpers/services.js'
+import { jacksonUserCount } from '../helpers/jackson-copy.js'
 
 async function eventually (what: () => Promise<boolean>, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (await what()) return true
@@ -19,12 +19,7 @@ t.test('mariadb: a record too large for jackson\'s column fails at once, reporte
     // The limit that normally refuses such a user up front is raised, to meet jackson's column.
     const app = await buildApp(t, db, { limits: { resourceBytes: 400_000 } })
     const scim = await openDirectory(app, 'permanent')
-    const connection = await mysql.createConnection({ uri: (db as { url: string }).url.replace(/^mariadb:/, 'mysql:') })
-    t.teardown(() => connection.end())
-    const copies = async () => {
-      const [rows] = await connection.query("SELECT COUNT(*) AS n FROM jackson_store WHERE `key` LIKE 'dsync:users:%'")
-      return Number((rows as Array<{ n: number }>)[0].n)
-    }
+    const copies = await jacksonUserCount(t, db)
     const big = await ok(scim, 'POST', '/Users', scimUser('big@example.com', { title: 'x'.repeat(100_000) }), 201)
     const after = await ok(scim, 'POST', '/Users', scimUser('after@example.com'), 201)
     t.ok(await eventually(async () => ((await app.directorySync.events.failed('jackson')).data ?? []).length === 1, 10_000),

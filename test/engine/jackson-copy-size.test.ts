@@ -2,23 +2,18 @@
 // a 64 KB TEXT column on MariaDB, and with an encryptionKey as base64 of the ciphertext. A user at
 // `limits.resourceBytes` reaches jackson's copy there; one past it is refused up front with a 400 instead
 // of being accepted and then failing in jackson's copy (which held that directory's later changes back).
-import mysql from 'mysql2/promise'
 import t from 'tap'
 import type { DbOptions } from '../../src/index.js'
 import { DEFAULT_LIMITS } from '../../src/scim/limits.js'
 import { buildApp, scimUser } from '../helpers/app.js'
 import { isScimError, ok, openDirectory, sleep } from '../helpers/scim.js'
 import { withService } from '../helpers/services.js'
+import { jacksonUserCount } from '../helpers/jackson-copy.js'
 
 t.test('mariadb with an encryptionKey', (t) => withService(t, 'mariadb', 'jackson_copy_size', async (t, db: DbOptions) => {
   const app = await buildApp(t, { ...db, encryptionKey: 'e'.repeat(32) } as DbOptions, { events: { maxAttempts: 1 } })
   const scim = await openDirectory(app, 'sizes')
-  const connection = await mysql.createConnection({ uri: (db as { url: string }).url.replace(/^mariadb:/, 'mysql:') })
-  t.teardown(() => connection.end())
-  const copies = async () => {
-    const [rows] = await connection.query("SELECT COUNT(*) AS n FROM jackson_store WHERE `key` LIKE 'dsync:users:%'")
-    return Number((rows as Array<{ n: number }>)[0].n)
-  }
+  const copies = await jacksonUserCount(t, db)
 
   // As large as accepted: the padding brings the stored body to just under resourceBytes.
   const base = scimUser('large@example.com')
