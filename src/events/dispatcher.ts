@@ -51,6 +51,9 @@ const RELEASE_AFTER = 1000
 const CLOSE_GRACE = 2000
 // How often a response looks whether another instance has delivered its events.
 const ELSEWHERE_POLL = 20
+// How often an instance holding claims on awaited hooks looks for events that other instances wrote
+// (whose responses wait for it): while it holds them, which is while the directory is busy.
+const FOLLOW_INTERVAL = 25
 // While the database is unavailable, a delivery is tried again this often, without counting attempts.
 const OUTAGE_RETRY = 1000
 
@@ -70,6 +73,12 @@ export class Dispatcher {
   private readonly claims = new Set<string>()
   private readonly lost = new Set<string>()
   private heartbeat: NodeJS.Timeout | undefined
+  private follower: NodeJS.Timeout | undefined
+  // Whether another instance writes to this database (a claim held elsewhere, or a new event this
+  // instance did not record): only then is following worth its reads.
+  private othersSeen = false
+  private readonly localHead = new Map<string, number>()
+  private readonly startedAt = Date.now()
   private readonly idle = new Map<string, NodeJS.Timeout>()
   private poller: NodeJS.Timeout | undefined
   private closed = false
@@ -94,6 +103,8 @@ export class Dispatcher {
     this.poller.unref()
     this.heartbeat = setInterval(() => { this.renewClaims() }, Math.max(Math.floor(this.options.lease / 3), 50))
     this.heartbeat.unref()
+    this.follower = setInterval(() => { this.follow() }, FOLLOW_INTERVAL)
+    this.follower.unref()
     this.sweep()
   }
 
@@ -102,6 +113,7 @@ export class Dispatcher {
    * `upTo`, the request's last event, whichever instance delivers it), or the budget is spent.
    */
   async deliver (directoryId: string, upTo?: number): Promise<void> {
+    if (upTo !== undefined && upTo > (this.localHead.get(directoryId) ?? 0)) this.localHead.set(directoryId, upTo)
     // Background handlers (jackson's copy, webhooks) take the directory's new events in batches: a drain
     // shortly after, rather than one per request, which under load would compete with the requests.
     this.later(directoryId, 'background', BACKGROUND_DELAY)
@@ -142,6 +154,7 @@ export class Dispatcher {
     this.closed = true
     clearInterval(this.poller)
     clearInterval(this.heartbeat)
+    clearInterval(this.follower)
     for (const { timer } of this.timers.values()) clearTimeout(timer)
     this.timers.clear()
     for (const timer of this.idle.values()) clearTimeout(timer)
@@ -154,6 +167,22 @@ export class Dispatcher {
       const [directoryId, key] = slot.split('\u0000')
       this.claims.delete(slot)
       await this.queue.release(directoryId, key, this.owner).catch(() => {})
+    }
+  }
+
+  // Drains the directories whose awaited hooks this instance holds: another instance's response for
+  // them waits for this one (untilDelivered), which would otherwise learn of their events only at the
+  // next sweep. A drain already running is left alone; one with nothing new costs one read.
+  private follow (): void {
+    if (this.closed || !this.othersSeen) return
+    const awaited = new Set(this.keys('awaited'))
+    const directories = new Set<string>()
+    for (const slot of this.held.keys()) {
+      const [directoryId, key] = slot.split('\u0000')
+      if (awaited.has(key)) directories.add(directoryId)
+    }
+    for (const directoryId of directories) {
+      if (!this.running.has(`${directoryId}\u0000awaited`)) this.drain(directoryId, 'awaited').catch(() => {})
     }
   }
 
@@ -228,7 +257,10 @@ export class Dispatcher {
           continue
         }
         const cursor = await this.queue.claim(directoryId, key, this.owner, Date.now(), lease)
-        if (cursor === null) continue // another instance delivers this directory's events to this handler
+        if (cursor === null) { // another instance delivers this directory's events to this handler
+          this.othersSeen = true
+          continue
+        }
         this.claims.add(slot)
         this.lost.delete(slot)
         claimed.push(key)
@@ -239,6 +271,8 @@ export class Dispatcher {
         const from = Math.min(...[...active.values()].map((state) => state.lastSeq))
         const batch = await this.queue.next(directoryId, from, BATCH)
         if (batch.length === 0) return
+        const ours = this.localHead.get(directoryId) ?? 0
+        if (!this.othersSeen && batch.some((event) => event.createdAt >= this.startedAt && event.seq > ours)) this.othersSeen = true
         const last = batch.length < BATCH // the loop's `again` flag covers what is recorded meanwhile
         for (const event of batch) {
           for (const [key, { lastSeq, attempts }] of active) {

@@ -2,57 +2,11 @@
 // it. The first child's hook SIGKILLs its own process, so the change and its event are stored (same
 // transaction) but the delivery never completes; a second child on the same database picks it up once
 // the dead process's claim (a 1 s lease) has expired.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
-import type { DbOptions, Directory, ScimEvent } from '../../src/index.js'
+import type { DbOptions, ScimEvent } from '../../src/index.js'
 import { scimUser, sqliteFile } from '../helpers/app.js'
 import { withService } from '../helpers/services.js'
-import { SCIM, until } from './support.js'
-
-const script = fileURLToPath(new URL('./children/crash-app.ts', import.meta.url))
-
-interface Child {
-  proc: ChildProcess
-  /** Every JSON line printed so far. */
-  lines: any[]
-  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
-  ready: { ready: string, directory?: Directory }
-}
-
-async function startChild (t: Test, mode: 'die' | 'collect', db: DbOptions, settings = 'short'): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', script, mode, JSON.stringify(db), settings], { stdio: ['ignore', 'pipe', 'pipe'] })
-  const lines: any[] = []
-  let pending = ''
-  let stderr = ''
-  proc.stdout!.on('data', (chunk) => {
-    pending += chunk
-    const parts = pending.split('\n')
-    pending = parts.pop()!
-    for (const line of parts) if (line.trim() !== '') lines.push(JSON.parse(line))
-  })
-  proc.stderr!.on('data', (chunk) => { stderr += chunk })
-  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })))
-  let gone = false
-  exited.then(() => { gone = true }, () => {})
-  t.teardown(async () => {
-    if (gone) return
-    proc.kill('SIGTERM')
-    const killer = setTimeout(() => proc.kill('SIGKILL'), 5000)
-    await exited
-    clearTimeout(killer)
-  })
-  try {
-    await until(`the ${mode} child to listen`, () => {
-      if (gone) throw new Error(`the ${mode} child exited before listening: ${stderr}`)
-      return lines.some((l) => l.ready !== undefined)
-    }, 30_000)
-  } catch (err) {
-    proc.kill('SIGKILL')
-    throw err
-  }
-  return { proc, lines, exited, ready: lines.find((l) => l.ready !== undefined) }
-}
+import { SCIM, startChild, until } from './support.js'
 
 async function crashAndRestart (t: Test, db: DbOptions, settings = 'short'): Promise<void> {
   const userName = 'crash.victim@acme.example.com'

@@ -1,8 +1,11 @@
 // Shared by the event tests (not a test file itself): SCIM calls against one directory, waiting for a
-// condition, running a test on a sqlite file and on PostgreSQL, and a signed-webhook receiver.
+// condition, running a test on a sqlite file and on PostgreSQL, a signed-webhook receiver, and host apps
+// in processes of their own.
+import { spawn, type ChildProcess } from 'node:child_process'
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import type { CreateDirectoryParams, DbOptions, Directory } from '../../src/index.js'
@@ -132,4 +135,52 @@ export async function receiver (t: Test, secret: string, answer: (body: any) => 
     server.close(() => resolve())
   }))
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, deliveries }
+}
+
+const childScript = fileURLToPath(new URL('./children/crash-app.ts', import.meta.url))
+
+export interface Child {
+  proc: ChildProcess
+  /** Every JSON line printed so far. */
+  lines: any[]
+  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  ready: { ready: string, directory?: Directory }
+}
+
+/**
+ * A host app in a process of its own (children/crash-app.ts), its JSON lines collected; killed when the
+ * test ends. `settings`: `short` (a 1 s lease, fast polling) or `defaults`.
+ */
+export async function startChild (t: Test, mode: 'die' | 'collect', db: DbOptions, settings = 'short'): Promise<Child> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', childScript, mode, JSON.stringify(db), settings], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const lines: any[] = []
+  let pending = ''
+  let stderr = ''
+  proc.stdout!.on('data', (chunk) => {
+    pending += chunk
+    const parts = pending.split('\n')
+    pending = parts.pop()!
+    for (const line of parts) if (line.trim() !== '') lines.push(JSON.parse(line))
+  })
+  proc.stderr!.on('data', (chunk) => { stderr += chunk })
+  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })))
+  let gone = false
+  exited.then(() => { gone = true }, () => {})
+  t.teardown(async () => {
+    if (gone) return
+    proc.kill('SIGTERM')
+    const killer = setTimeout(() => proc.kill('SIGKILL'), 5000)
+    await exited
+    clearTimeout(killer)
+  })
+  try {
+    await until(`the ${mode} child to listen`, () => {
+      if (gone) throw new Error(`the ${mode} child exited before listening: ${stderr}`)
+      return lines.some((l) => l.ready !== undefined)
+    }, 30_000)
+  } catch (err) {
+    proc.kill('SIGKILL')
+    throw err
+  }
+  return { proc, lines, exited, ready: lines.find((l) => l.ready !== undefined) }
 }

@@ -20,7 +20,7 @@ await app.register(fastifyDirectorySync, {
   events: settings === 'defaults' ? undefined : { lease: 1000, handlerTimeout: 500, pollInterval: 200, backoff: 50 },
   onScimEvent (event: ScimEvent) {
     if (mode === 'die') process.kill(process.pid, 'SIGKILL')
-    print({ event })
+    print({ event, at: performance.timeOrigin + performance.now(), pid: process.pid })
   }
 })
 let directory: Directory | undefined
