@@ -23,11 +23,13 @@ export function groupKeys (body: Json): ResourceKeys {
 }
 
 export function presentGroup (context: ScimContext, group: StoredResource, members?: Member[]): Json {
-  return present('Group', context.baseUrl, group, members === undefined ? {} : { members: members.map((m) => withRef(context, m)) })
-}
-
-function withRef (context: ScimContext, member: Member): Json {
-  return { ...member, $ref: `${context.baseUrl}/Users/${encodeURIComponent(member.value)}` }
+  if (members === undefined) return present('Group', context.baseUrl, group)
+  // Built field by field (no spread): a group may have tens of thousands of members.
+  const users = `${context.baseUrl}/Users/`
+  const withRefs = members.map((m): Json => m.display === undefined
+    ? { value: m.value, $ref: users + encodeURIComponent(m.value) }
+    : { value: m.value, display: m.display, $ref: users + encodeURIComponent(m.value) })
+  return present('Group', context.baseUrl, group, { members: withRefs })
 }
 
 /** Splits a group document into its body and its (deduplicated) member list. */
