@@ -53,7 +53,7 @@ export const OptionsSchema = Type.Object({
   bodyLimit: Type.Optional(Positive('the largest SCIM request body in bytes; larger ones answer 413 (default 8388608)')),
   limits: Type.Optional(Type.Object({
     operationsPerPatch: Type.Optional(Positive(`operations in one PATCH (default ${DEFAULT_LIMITS.operationsPerPatch})`)),
-    valuesPerAttribute: Type.Optional(Positive(`values of one multi-valued attribute, members included, in a request or a resource (default ${DEFAULT_LIMITS.valuesPerAttribute})`)),
+    valuesPerAttribute: Type.Optional(Positive(`values of one array in a request body, a group's members included (default ${DEFAULT_LIMITS.valuesPerAttribute})`)),
     attributeNames: Type.Optional(Positive(`names in attributes plus excludedAttributes (default ${DEFAULT_LIMITS.attributeNames})`)),
     filterTerms: Type.Optional(Positive(`comparisons in one filter (default ${DEFAULT_LIMITS.filterTerms})`)),
     filterDepth: Type.Optional(Positive(`nesting of one filter (default ${DEFAULT_LIMITS.filterDepth})`)),

@@ -13,7 +13,7 @@ import { missingSchema, openStorage, type ResourceStore, type Storage } from '..
 import type { Directory, DirectorySyncController, GroupMember, Page, Result, ScimEvent } from '../types.js'
 import { Lanes, Mutex } from './confinement.js'
 import { acquireDatabase } from './database.js'
-import { createDirectorySync, type JacksonDirectorySync, type JacksonOptions } from './jackson.js'
+import { createDirectorySync, JACKSON_TABLES, type JacksonDirectorySync, type JacksonOptions } from './jackson.js'
 import { DirectoryCache } from './directory-cache.js'
 import { jacksonLogger } from './logging.js'
 import { JACKSON_HANDLER, jacksonEvent, jacksonGroup, jacksonUser, mirrorEvent, resyncDirectory } from './mirror.js'
@@ -55,7 +55,7 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     const lanes = new Lanes(sets, locks)
     // db.manualMigration: the plugin creates nothing; what is missing is named (npm run migrate applies it).
     if (database.options.engine === 'sql' && database.options.manualMigration === true) {
-      const missing = await missingSchema(database.options)
+      const missing = await missingSchema(database.options, JACKSON_TABLES)
       if (missing.length > 0) throw new MigrationPendingError(missing.join(', '))
     }
     storage = await openStorage(database.options, database.serialLock, log.child({ component: 'migrations' }))

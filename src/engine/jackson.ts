@@ -65,6 +65,9 @@ export interface JacksonDirectorySync {
 }
 
 /** What jackson's directory sync reads from its options. */
+/** The tables jackson's SQL engine keeps its store in (created by its typeorm synchronize). */
+export const JACKSON_TABLES = ['jackson_store', 'jackson_index', 'jackson_ttl']
+
 export interface JacksonOptions {
   externalUrl: string
   samlPath: string

@@ -68,10 +68,9 @@ export class Dispatcher {
   // Claims kept between drains (directory + handler → where its cursor stands), so that a busy
   // directory does not claim and release for every request; let go after a quiet moment.
   private readonly held = new Map<string, { lastSeq: number }>()
-  // Every claim this instance holds (kept or in a drain), renewed by the heartbeat; a claim the
-  // heartbeat could not renew is lost, and its drain stops before its next attempt.
+  // Every claim this instance holds (kept or in a drain), renewed by the heartbeat. A claim the
+  // heartbeat could not renew is taken out of here: its drain sees that and stops.
   private readonly claims = new Set<string>()
-  private readonly lost = new Set<string>()
   private heartbeat: NodeJS.Timeout | undefined
   private follower: NodeJS.Timeout | undefined
   // Whether another instance writes to this database (a claim held elsewhere, or a new event this
@@ -199,9 +198,8 @@ export class Dispatcher {
   }
 
   private loseClaim (slot: string): void {
-    if (!this.claims.delete(slot)) return
+    this.claims.delete(slot)
     this.held.delete(slot)
-    this.lost.add(slot)
   }
 
   private keys (group: Group): string[] {
@@ -262,7 +260,6 @@ export class Dispatcher {
           continue
         }
         this.claims.add(slot)
-        this.lost.delete(slot)
         claimed.push(key)
         if (cursor.nextAttemptAt > Date.now()) this.later(directoryId, group, cursor.nextAttemptAt - Date.now())
         else active.set(key, { lastSeq: cursor.lastSeq, attempts: cursor.attempts })
@@ -284,7 +281,7 @@ export class Dispatcher {
             const handler = this.handlers.get(key)!
             const failure = await this.attempt(handler.run, event, handler.usesDatabase)
             const error = failure?.message ?? ''
-            if (this.closed || this.lost.has(`${directoryId}\u0000${key}`)) {
+            if (this.closed || !this.claims.has(`${directoryId}\u0000${key}`)) {
               // Closed or lost during the attempt: the cursor is not moved; the next holder delivers again.
               active.delete(key)
             } else if (failure === undefined) {

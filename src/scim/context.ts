@@ -99,14 +99,15 @@ export function patchOperations (context: ScimContext, patch: Json): unknown[] {
 /** How much work the value filters of one PATCH may do (patch.ts filterBudget). */
 export const filterBudget = (context: ScimContext): number => context.limits.valuesPerAttribute * 10
 
+// What a change may add to a resource already over resourceBytes (stored before the limit existed).
+const OVERSIZE_SLACK = 64
+
 /**
  * Refuses a resource body larger than `limits.resourceBytes` as JSON, so that whatever is accepted can
  * be stored by every engine, jackson's copy included. A resource stored before the limit existed may
- * still be changed as long as the change adds no more than a few bytes (`active` from true to false
- * adds one: a deactivation must always pass).
+ * still be changed as long as the change adds no more than OVERSIZE_SLACK bytes (`active` from true to
+ * false adds one: a deactivation must always pass).
  */
-const OVERSIZE_SLACK = 64
-
 export function checkSize (context: ScimContext, type: ResourceType, body: Json, before?: Json): void {
   const max = context.limits.resourceBytes
   const size = Buffer.byteLength(JSON.stringify(body))

@@ -9,6 +9,7 @@
 //   below is dropped in every spelling.
 // - What a client may not set is dropped: `password` (never stored), `id` and `meta` (server-assigned),
 //   and a User's `groups` (read-only: memberships are written through Groups).
+import { GROUP_SCHEMA, USER_SCHEMA } from './discovery.js'
 import { ScimProblem } from './errors.js'
 import { PROTOTYPE_KEYS } from './hygiene.js'
 import { withoutNulls } from './json.js'
@@ -32,7 +33,7 @@ export function booleanish (value: unknown): unknown {
   return lower === 'true' ? true : lower === 'false' ? false : value
 }
 
-const CORE_URN = { User: 'urn:ietf:params:scim:schemas:core:2.0:user', Group: 'urn:ietf:params:scim:schemas:core:2.0:group' } as const
+const CORE_URN = { User: USER_SCHEMA.toLowerCase(), Group: GROUP_SCHEMA.toLowerCase() } as const
 
 // Sets a dotted name ("name.givenName", from a qualified key) as nested attributes.
 function setPath (out: Json, path: string[], value: unknown): void {

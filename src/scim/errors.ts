@@ -15,6 +15,14 @@ export function sendScimError (reply: FastifyReply, status: number, detail: stri
   return reply.code(status).type(SCIM_CONTENT_TYPE).send(scimError(status, detail, scimType))
 }
 
+// Seconds an identity provider is asked to wait while the database is unavailable.
+const UNAVAILABLE_RETRY_AFTER = 5
+
+/** The answer while the database is unavailable (FST_DSYNC_DB_UNAVAILABLE): 503, try again later. */
+export function unavailable (): ScimProblem {
+  return new ScimProblem(503, 'The service is temporarily unavailable; try again', undefined, { 'retry-after': String(UNAVAILABLE_RETRY_AFTER) })
+}
+
 /** A client-facing failure of a SCIM operation, answered in RFC 7644 §3.12 format by whoever catches it. */
 export class ScimProblem extends Error {
   /** `headers`: sent with the error (Retry-After with a 429). */

@@ -392,8 +392,8 @@ function isPresent (v: unknown): boolean {
   while (stack.length > 0) {
     const item = stack.pop()
     if (item === undefined || item === null || item === '') continue
-    if (Array.isArray(item)) stack.push(...item)
-    else if (isPlainObject(item)) stack.push(...Object.values(item))
+    if (Array.isArray(item)) for (const element of item) stack.push(element)
+    else if (isPlainObject(item)) for (const value of Object.values(item)) stack.push(value)
     else return true
   }
   return false

@@ -26,9 +26,10 @@ export function presentGroup (context: ScimContext, group: StoredResource, membe
   if (members === undefined) return present('Group', context.baseUrl, group)
   // Built field by field (no spread): a group may have tens of thousands of members.
   const users = `${context.baseUrl}/Users/`
-  const withRefs = members.map((m): Json => m.display === undefined
-    ? { value: m.value, $ref: users + encodeURIComponent(m.value) }
-    : { value: m.value, display: m.display, $ref: users + encodeURIComponent(m.value) })
+  const withRefs = members.map((m): Json => {
+    const $ref = users + encodeURIComponent(m.value)
+    return m.display === undefined ? { value: m.value, $ref } : { value: m.value, display: m.display, $ref }
+  })
   return present('Group', context.baseUrl, group, { members: withRefs })
 }
 

@@ -5,7 +5,7 @@
 import type { Directory, DirectorySyncRequest, DirectorySyncResponse, EventCallback, Result } from '../types.js'
 import { authorize } from './auth.js'
 import { DatabaseUnavailableError } from '../errors.js'
-import { scimError, ScimProblem } from './errors.js'
+import { scimError, ScimProblem, unavailable } from './errors.js'
 import { runScim, type ScimMethod, type ScimService } from './operations.js'
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
@@ -23,12 +23,12 @@ export async function handleJacksonRequest (
   callback?: EventCallback
 ): Promise<DirectorySyncResponse> {
   const fail = (status: number, detail: string) => ({ status, data: scimError(status, detail) })
-  const unavailable = () => fail(503, 'The service is temporarily unavailable; try again')
+  const refuse = () => ({ status: 503, data: unavailable().body })
   const outcome = await authorize(getDirectory, request.directoryId, request.apiSecret).catch((err) => {
     if (err instanceof DatabaseUnavailableError) return undefined
     throw err
   })
-  if (outcome === undefined) return unavailable()
+  if (outcome === undefined) return refuse()
   if (!outcome.ok) {
     const [status, detail] = REFUSED[outcome.reason]
     return fail(status, detail)
@@ -52,7 +52,7 @@ export async function handleJacksonRequest (
     return { status: answer.status, data: answer.body }
   } catch (err) {
     if (err instanceof ScimProblem) return { status: err.status, data: err.body }
-    if (err instanceof DatabaseUnavailableError) return unavailable()
+    if (err instanceof DatabaseUnavailableError) return refuse()
     throw err
   }
 }

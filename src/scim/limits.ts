@@ -6,7 +6,7 @@
 export interface Limits {
   /** Operations in one PATCH request. */
   operationsPerPatch: number
-  /** Values of one multi-valued attribute (a group's members included) in a request or a resource. */
+  /** Values of one array (a group's members included) in a request body. A stored resource is bounded by resourceBytes. */
   valuesPerAttribute: number
   /** Names in `attributes` plus `excludedAttributes`. */
   attributeNames: number
@@ -36,12 +36,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   membersPerPage: 10_000
 })
 
-export function resolveLimits (given: Partial<Limits> | undefined): Limits {
-  return { ...DEFAULT_LIMITS, ...given }
-}
-
 /**
- * The nesting depth of a JSON text, counted without parsing it, or the first depth past `max`: the
+ * Whether a JSON text nests objects and arrays deeper than `max`, counted without parsing it: such a
  * body is refused before JSON.parse builds anything, and before any recursive code meets it.
  */
 export function jsonDepthExceeds (text: string, max: number): boolean {

@@ -7,7 +7,7 @@ import type { ScimContext } from './context.js'
 import { notFound } from './context.js'
 import { listResponse, MAX_RESULTS } from './discovery.js'
 import { ScimProblem } from './errors.js'
-import { equalityLookup, FilterError, matches, parseFilter, stringifyFilter, type Filter } from './filter.js'
+import { equalityLookup, FilterError, matches, parseFilter, type Filter } from './filter.js'
 import { yieldToOthers } from './fairness.js'
 import type { Limits } from './limits.js'
 import { presentGroup } from './groups.js'
@@ -99,10 +99,12 @@ export async function listResources (context: ScimContext, kind: ResourceKind, p
   const count = Math.min(Math.max(0, integerParam(params.count, 'count') ?? DEFAULT_COUNT), MAX_RESULTS)
   const filter = params.filter === undefined || params.filter.trim() === '' ? undefined : parse(context, params.filter)
   const lookup = filter === undefined ? undefined : planLookup(kind, filter)
-  const page = { startIndex, count, attributes, excluded }
+  // A filter may name members (members[value eq "…"]): only then are they loaded for matching.
+  const membersInFilter = kind === 'Group' && /members/i.test(params.filter ?? '')
+  const page = { startIndex, count, attributes, excluded, membersInFilter }
   const list = () => filter === undefined || lookup !== undefined
     ? listIndexed(context, kind, page, lookup, filter)
-    : listScanned(context, kind, page, filter, params.filter!)
+    : listScanned(context, kind, page, filter)
   return (filter !== undefined && lookup === undefined) || count > EXPENSIVE_PAGE ? context.expensive(list) : list()
 }
 
@@ -111,6 +113,8 @@ interface PageRequest {
   count: number
   attributes: string[][] | undefined
   excluded: string[][] | undefined
+  /** Groups must be matched with their members. */
+  membersInFilter: boolean
 }
 
 // Every resource, or those an index finds: the store answers the window and the total. An index
@@ -132,7 +136,7 @@ async function listIndexed (context: ScimContext, kind: ResourceKind, page: Page
     }
     return respond(context, kind, page, items, found.total)
   }
-  return listScanned(context, kind, page, filter, undefined, lookedUp(store, directoryId, kind, lookup!))
+  return listScanned(context, kind, page, filter, lookedUp(store, directoryId, kind, lookup!))
 }
 
 // What an index lookup finds, a page at a time (a displayName is not unique: it may find many).
@@ -148,17 +152,15 @@ async function * lookedUp (store: ResourceStore, directoryId: string, kind: Reso
 // counting every match but keeping only the requested window, so memory does not grow with the
 // directory; other requests run between batches.
 async function listScanned (
-  context: ScimContext, kind: ResourceKind, page: PageRequest, filter: Filter, text: string | undefined,
-  candidates: AsyncIterable<StoredResource> | StoredResource[] = context.backend.store.scan(context.directory.id, kind)
+  context: ScimContext, kind: ResourceKind, page: PageRequest, filter: Filter,
+  candidates: AsyncIterable<StoredResource> = context.backend.store.scan(context.directory.id, kind)
 ): Promise<Json> {
-  // A filter may name members (members[value eq "…"]): only then are they loaded for matching.
-  const needsMembers = kind === 'Group' && /members/i.test(text ?? stringifyFilter(filter))
   const window: StoredResource[] = []
   let total = 0
   let seen = 0
   for await (const candidate of candidates) {
     if (++seen % YIELD_EVERY === 0) await yieldToOthers()
-    const presented = kind === 'User' ? presentUser(context, candidate) : await presentOne(context, kind, candidate, needsMembers)
+    const presented = await presentOne(context, kind, candidate, page.membersInFilter)
     if (!matches(presented, filter)) continue
     total++
     if (total >= page.startIndex && window.length < page.count) window.push(candidate)

@@ -6,7 +6,7 @@ import type { Directory, Result } from '../types.js'
 import { DatabaseUnavailableError } from '../errors.js'
 import type { FailedAuthLimiter } from './auth-limiter.js'
 import { resourceType, resourceTypes, schema, schemas, serviceProviderConfig, listResponse } from './discovery.js'
-import { SCIM_CONTENT_TYPE, ScimProblem, sendScimError } from './errors.js'
+import { SCIM_CONTENT_TYPE, ScimProblem, sendScimError, unavailable } from './errors.js'
 import { authorize } from './auth.js'
 import { jsonDepthExceeds } from './limits.js'
 import { isLarge, serializeInSlices } from './serialize.js'
@@ -37,9 +37,6 @@ declare module 'fastify' {
   }
 }
 
-// Seconds an identity provider is asked to wait while the database is unavailable.
-const UNAVAILABLE_RETRY_AFTER = 5
-
 // A body larger than this is expensive to parse and to apply: the request takes its directory's slot
 // for expensive work before the body is read, so that parsing it waits its turn too.
 const EXPENSIVE_BODY_BYTES = 64 * 1024
@@ -66,10 +63,11 @@ export async function scimRoutes (fastify: FastifyInstance, { directory, service
   fastify.setNotFoundHandler((request, reply) => sendScimError(reply, 404, `No SCIM endpoint at ${request.method} ${request.url.split('?')[0]}`))
   fastify.setErrorHandler((error: Error & { statusCode?: number, scimType?: any, code?: string, validation?: unknown }, request, reply) => {
     if (error instanceof ScimProblem) return sendScimError(reply, error.status, error.message, error.scimType, error.headers)
-    // The database is down or unreachable: the client is told to try again, and nothing was stored.
+    // The database is down or unreachable: the client is told to try again later.
     if (error instanceof DatabaseUnavailableError) {
       request.log.warn({ err: error }, 'SCIM request refused: the database is unavailable')
-      return sendScimError(reply, 503, 'The service is temporarily unavailable; try again', undefined, { 'retry-after': String(UNAVAILABLE_RETRY_AFTER) })
+      const problem = unavailable()
+      return sendScimError(reply, problem.status, problem.message, undefined, problem.headers)
     }
     const status = error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 415 : error.statusCode ?? 500
     if (status >= 500) request.log.error({ err: error }, 'SCIM request failed')

@@ -181,11 +181,11 @@ export const ScimErrorBody = Type.Object({
   detail: OptStr()
 }, open)
 
-// RFC 7644 §3.4.2.4: startIndex < 1 is read as 1 and count < 0 as 0, so no minimum here;
-// Fastify coerces the query strings to integers.
+// The query string of a listing. Its paging parameters stay text: the operations parse and clamp them
+// (RFC 7644 §3.4.2.4: startIndex < 1 is read as 1, count < 0 as 0).
 export const ListQuery = Type.Object({
   filter: OptStr(),
-  // Integers, parsed by the operations (query.ts integerParam): a schema integer would let 1e300 through.
+  // Integers, parsed by query.ts integerParam: a schema integer (with Ajv's coercion) lets 1e300 through.
   startIndex: Type.Optional(Type.String({ description: 'an integer: the 1-based index of the first result' })),
   count: Type.Optional(Type.String({ description: 'an integer: the most results in a page' })),
   attributes: OptStr(),

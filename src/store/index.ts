@@ -7,7 +7,7 @@ import { pendingMigrationsOf, runMigrations, type Migration, type MigrationLogge
 import { redisMigrationTarget } from './redis-migrations.js'
 import { openRedisStore } from './redis.js'
 import { openSqlClient } from './sql-client.js'
-import { sqlMigrationTarget } from './sql-migrations.js'
+import { sqlMigrationTarget, tableExists } from './sql-migrations.js'
 import { openSqlStorage, openSqlStore, type SerialLock } from './sql.js'
 import type { ResourceStore, Storage } from './types.js'
 
@@ -50,26 +50,16 @@ async function withMigrationTarget<T> (db: DbOptions, fn: (target: MigrationTarg
   return []
 }
 
-const JACKSON_TABLES = ['jackson_store', 'jackson_index', 'jackson_ttl']
-const TABLE_EXISTS = {
-  sqlite: "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
-  postgres: 'SELECT to_regclass(?) AS name',
-  mysql: 'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?'
-} as const
-
 /**
- * What `db` lacks before the plugin may use it without creating anything (db.manualMigration): jackson's
- * tables, and the plugin's pending migrations, each named. Empty when nothing is missing.
+ * What an SQL `db` lacks before it may be used without creating anything (db.manualMigration): those
+ * of `tables` (another component's, named by the caller) that do not exist, and the plugin's pending
+ * migrations, each named. Empty when nothing is missing.
  */
-export async function missingSchema (db: DbOptions): Promise<string[]> {
-  if (db.engine !== 'sql') return (await pendingMigrations(db)).map((m) => `migration ${m.version} (${m.name})`)
+export async function missingSchema (db: Extract<DbOptions, { engine: 'sql' }>, tables: string[]): Promise<string[]> {
   const client = openSqlClient({ type: db.type, url: db.url, ssl: db.ssl })
   const missing: string[] = []
   try {
-    for (const table of JACKSON_TABLES) {
-      const { rows } = await client.query<{ name: string | null }>(TABLE_EXISTS[client.dialect], [table])
-      if (rows.length === 0 || rows[0].name === null) missing.push(`jackson's table ${table}`)
-    }
+    for (const table of tables) if (!await tableExists(client, table)) missing.push(`the table ${table}`)
     for (const migration of await pendingMigrationsOf(sqlMigrationTarget(client))) missing.push(`migration ${migration.version} (${migration.name})`)
   } finally {
     await client.close()

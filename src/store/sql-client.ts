@@ -205,6 +205,43 @@ function numbered (sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`)
 }
 
+/** One connection checked out of a driver's pool, as a transaction needs it. */
+interface CheckedOut {
+  query: Query
+  begin(): Promise<unknown>
+  commit(): Promise<unknown>
+  rollback(): Promise<unknown>
+  /** Listens to the connection's 'error' events; answers the function that stops listening. */
+  listen(onError: () => void): () => void
+  /** Gives the connection back to the pool, or (broken) closes it. */
+  release(broken: boolean): void
+}
+
+/**
+ * Runs `fn` in one transaction on a checked-out connection, on PostgreSQL and MySQL alike. A checked-out
+ * connection has no listener of its pool's: one that ends between two of the transaction's statements
+ * (a restart, pg_terminate_backend) would otherwise emit an unhandled 'error' event, which ends the
+ * host's process; here the next statement reports it instead. A connection that failed (or timed out)
+ * mid-transaction may still be inside it: it is closed, never given back to the pool.
+ */
+async function onConnection<T> (connection: CheckedOut, fn: (query: Query) => Promise<T>): Promise<T> {
+  let broken = false
+  const stop = connection.listen(() => { broken = true })
+  try {
+    await connection.begin()
+    const result = await fn(connection.query)
+    await connection.commit()
+    return result
+  } catch (err) {
+    if (isUnavailable(err)) broken = true
+    else await connection.rollback().catch(() => { broken = true })
+    throw asUnavailable(err)
+  } finally {
+    stop()
+    connection.release(broken)
+  }
+}
+
 // deadlock_detected, serialization_failure (which READ COMMITTED does not raise, but a server whose
 // default isolation is stricter does).
 const isTransientPostgres = (err: unknown) => ['40P01', '40001'].includes((err as { code?: string })?.code ?? '')
@@ -237,27 +274,14 @@ function postgresClient ({ url, ssl, asyncCommit }: SqlConnection): SqlClient {
     query: on(pool),
     transaction: (fn) => retried(isTransientPostgres, async () => {
       const client = await pool.connect().catch((err) => { throw asUnavailable(err) })
-      // A checked-out client has no listener of the pool's: a connection that ends between two of the
-      // transaction's statements (a restart, pg_terminate_backend) would otherwise be an unhandled
-      // 'error' event, which ends the host's process. The next statement reports it instead.
-      let broken = false
-      const onError = () => { broken = true }
-      client.on('error', onError)
-      try {
-        await client.query('BEGIN')
-        const result = await fn(on(client))
-        await client.query('COMMIT')
-        return result
-      } catch (err) {
-        // A connection that failed (or timed out) mid-transaction may still be inside it: never reused.
-        if (isUnavailable(err)) broken = true
-        else await client.query('ROLLBACK').catch(() => { broken = true })
-        throw asUnavailable(err)
-      } finally {
-        client.off('error', onError)
-        // A client whose connection failed is closed, not given back to the pool.
-        client.release(broken)
-      }
+      return onConnection({
+        query: on(client),
+        begin: () => client.query('BEGIN'),
+        commit: () => client.query('COMMIT'),
+        rollback: () => client.query('ROLLBACK'),
+        listen: (onError) => { client.on('error', onError); return () => client.off('error', onError) },
+        release: (broken) => client.release(broken) // true: the client is closed, not pooled
+      }, fn)
     }),
     isUniqueViolation: (err) => (err as { code?: string })?.code === '23505',
     close: () => pool.end()
@@ -291,25 +315,14 @@ function mysqlClient (url: string): SqlClient {
     query: on(pool),
     transaction: (fn) => retried(isTransientMysql, async () => {
       const connection = await pool.getConnection().catch((err) => { throw asUnavailable(err) })
-      // As on PostgreSQL: a connection lost mid-transaction is reported by the next statement, never
-      // as an unhandled 'error' event; and it is destroyed, not given back to the pool.
-      let broken = false
-      const onError = () => { broken = true }
-      connection.on('error', onError)
-      try {
-        await connection.beginTransaction()
-        const result = await fn(on(connection))
-        await connection.commit()
-        return result
-      } catch (err) {
-        if (isUnavailable(err)) broken = true
-        else await connection.rollback().catch(() => { broken = true })
-        throw asUnavailable(err)
-      } finally {
-        connection.removeListener('error', onError)
-        if (broken) connection.destroy()
-        else connection.release()
-      }
+      return onConnection({
+        query: on(connection),
+        begin: () => connection.beginTransaction(),
+        commit: () => connection.commit(),
+        rollback: () => connection.rollback(),
+        listen: (onError) => { connection.on('error', onError); return () => connection.removeListener('error', onError) },
+        release: (broken) => broken ? connection.destroy() : connection.release()
+      }, fn)
     }),
     isUniqueViolation: (err) => (err as { code?: string })?.code === 'ER_DUP_ENTRY',
     close: () => pool.end()

@@ -56,8 +56,7 @@ const STEPS: Record<MigrationVersion, Step> = {
 export function sqlMigrationTarget (client: SqlClient): MigrationTarget {
   return {
     recorded: async () => {
-      const { rows } = await client.query(VERSION_TABLE_EXISTS[client.dialect], [VERSIONS])
-      return rows.length === 0 ? [] : recorded(client.query)
+      return await tableExists(client, VERSIONS) ? recorded(client.query) : []
     },
     locked: (fn) => locked(client, (run) => fn(sessionOf(run)))
   }
@@ -68,10 +67,15 @@ export function migrateSql (client: SqlClient, log?: MigrationLogger): Promise<M
   return runMigrations(sqlMigrationTarget(client), log)
 }
 
-const VERSION_TABLE_EXISTS: Record<Dialect, string> = {
+const TABLE_EXISTS: Record<Dialect, string> = {
   sqlite: 'SELECT 1 AS found FROM sqlite_master WHERE type = \'table\' AND name = ?',
   postgres: 'SELECT 1 AS found FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = ?',
   mysql: 'SELECT 1 AS found FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?'
+}
+
+/** Whether the database of `client` has the table (in its current schema). */
+export async function tableExists (client: Pick<SqlClient, 'dialect' | 'query'>, table: string): Promise<boolean> {
+  return (await client.query(TABLE_EXISTS[client.dialect], [table])).rows.length > 0
 }
 
 async function recorded (query: Query): Promise<AppliedMigration[]> {
@@ -128,33 +132,23 @@ async function locked<T> (client: SqlClient, fn: (run: Run) => Promise<T>): Prom
   }
 }
 
-function savepoint (query: Query): Run['guarded'] {
+// Runs a function between `open` and `close`, undoing with `undo` when it throws.
+function between (query: Query, open: string, close: string, undo: string): Run['batch'] {
   return async (fn) => {
-    await query('SAVEPOINT dsync_migration')
+    await query(open)
     try {
       const result = await fn()
-      await query('RELEASE SAVEPOINT dsync_migration')
+      await query(close)
       return result
     } catch (err) {
-      await query('ROLLBACK TO SAVEPOINT dsync_migration')
+      await query(undo).catch(() => {})
       throw err
     }
   }
 }
 
-function ownTransaction (query: Query): Run['batch'] {
-  return async (fn) => {
-    await query('START TRANSACTION')
-    try {
-      const result = await fn()
-      await query('COMMIT')
-      return result
-    } catch (err) {
-      await query('ROLLBACK').catch(() => {})
-      throw err
-    }
-  }
-}
+const savepoint = (query: Query): Run['guarded'] => between(query, 'SAVEPOINT dsync_migration', 'RELEASE SAVEPOINT dsync_migration', 'ROLLBACK TO SAVEPOINT dsync_migration')
+const ownTransaction = (query: Query): Run['batch'] => between(query, 'START TRANSACTION', 'COMMIT', 'ROLLBACK')
 
 /**
  * Migration 1: the tables of the release before migrations, exactly as it created them. Never to be
