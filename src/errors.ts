@@ -66,3 +66,21 @@ export const HookNotSupportedError = createError<[string, string]>(
   'fastify-directory-sync: there is no hook "%s" (hooks: %s)',
   500
 )
+
+export const EncryptionKeyMismatchError = createError(
+  'FST_DSYNC_ENCRYPTION_KEY_MISMATCH',
+  'fastify-directory-sync: the database was encrypted with another db.encryptionKey (its stored fingerprint differs); give the key it was encrypted with',
+  500
+)
+
+export const EncryptionKeyRequiredError = createError(
+  'FST_DSYNC_ENCRYPTION_KEY_REQUIRED',
+  'fastify-directory-sync: the database is encrypted (it stores a key fingerprint) and db.encryptionKey is not set; give the key it was encrypted with',
+  500
+)
+
+export const DecryptionError = createError<[string]>(
+  'FST_DSYNC_DECRYPTION_FAILED',
+  'fastify-directory-sync: a stored value could not be decrypted: %s',
+  500
+)

@@ -1,5 +1,9 @@
 // Opens the storage for the database the plugin was given: the resource store and the event queue.
 import type { DbOptions } from '../options.js'
+import { codecOf } from './codec.js'
+import { ensureEncryption, pendingEncryption, type EncryptionTarget } from './encryption.js'
+import { redisEncryptionTarget } from './redis-encryption.js'
+import { sqlEncryptionTarget } from './sql-encryption.js'
 import { createClient } from 'redis'
 import { MemoryEventQueue } from './memory-events.js'
 import { openMemoryStore } from './memory.js'
@@ -13,26 +17,37 @@ import type { ResourceStore, Storage } from './types.js'
 
 /** The resource store alone (the store contract's tests). `log`: where the migrations warn. */
 export async function openStore (db: DbOptions, log?: MigrationLogger): Promise<ResourceStore> {
-  if (db.engine === 'sql') return openSqlStore({ type: db.type, url: db.url, ssl: db.ssl }, log)
-  if (db.engine === 'redis') return openRedisStore(db.url, log)
+  const codec = codecOf(db)
+  if (db.engine === 'sql') return openSqlStore({ type: db.type, url: db.url, ssl: db.ssl }, { log, codec })
+  if (db.engine === 'redis') return openRedisStore(db.url, { log, codec })
   return openMemoryStore()
 }
 
 /** The migrations `db` lacks, in order, without applying any (none on mem). Opening the storage applies them. */
 export function pendingMigrations (db: DbOptions): Promise<Migration[]> {
-  return withMigrationTarget(db, pendingMigrationsOf)
+  return withTargets(db, ({ migrations }) => pendingMigrationsOf(migrations), [])
 }
 
-/** Applies the migrations `db` lacks; answers those applied (none: it was up to date). */
+/**
+ * Applies the migrations `db` lacks, then (with an encryptionKey) checks the key and encrypts what was
+ * stored before it (encryption.ts); answers the migrations applied (none: it was up to date).
+ */
 export function migrate (db: DbOptions, log?: MigrationLogger): Promise<Migration[]> {
-  return withMigrationTarget(db, (target) => runMigrations(target, log))
+  return withTargets(db, async ({ migrations, encryption }) => {
+    const applied = await runMigrations(migrations, log)
+    await ensureEncryption(encryption, codecOf(db), { log })
+    return applied
+  }, [])
 }
 
-async function withMigrationTarget<T> (db: DbOptions, fn: (target: MigrationTarget) => Promise<T[]>): Promise<T[]> {
+/** What the migrations and the encryption check see of one database, on a connection of their own. */
+interface Targets { migrations: MigrationTarget, encryption: EncryptionTarget }
+
+async function withTargets<T> (db: DbOptions, fn: (targets: Targets) => Promise<T>, onMem: T): Promise<T> {
   if (db.engine === 'sql') {
     const client = openSqlClient({ type: db.type, url: db.url, ssl: db.ssl })
     try {
-      return await fn(sqlMigrationTarget(client))
+      return await fn({ migrations: sqlMigrationTarget(client), encryption: sqlEncryptionTarget(client) })
     } finally {
       await client.close()
     }
@@ -42,25 +57,32 @@ async function withMigrationTarget<T> (db: DbOptions, fn: (target: MigrationTarg
     client.on('error', () => {}) // the command that fails reports it
     await client.connect()
     try {
-      return await fn(redisMigrationTarget(client))
+      return await fn({ migrations: redisMigrationTarget(client), encryption: redisEncryptionTarget(client) })
     } finally {
       await client.quit().catch(() => client.disconnect())
     }
   }
-  return []
+  return onMem
 }
 
 /**
  * What an SQL `db` lacks before it may be used without creating anything (db.manualMigration): those
- * of `tables` (another component's, named by the caller) that do not exist, and the plugin's pending
- * migrations, each named. Empty when nothing is missing.
+ * of `tables` (another component's, named by the caller) that do not exist, the plugin's pending
+ * migrations, and the encryption of data stored before an encryptionKey was set, each named. Empty
+ * when nothing is missing. Throws as registration would on a wrong or missing key.
  */
 export async function missingSchema (db: Extract<DbOptions, { engine: 'sql' }>, tables: string[]): Promise<string[]> {
   const client = openSqlClient({ type: db.type, url: db.url, ssl: db.ssl })
   const missing: string[] = []
   try {
     for (const table of tables) if (!await tableExists(client, table)) missing.push(`the table ${table}`)
-    for (const migration of await pendingMigrationsOf(sqlMigrationTarget(client))) missing.push(`migration ${migration.version} (${migration.name})`)
+    const pending = await pendingMigrationsOf(sqlMigrationTarget(client))
+    for (const migration of pending) missing.push(`migration ${migration.version} (${migration.name})`)
+    // The encryption state lives in migration 3's table.
+    if (!pending.some((m) => m.version <= 3)) {
+      const encryption = await pendingEncryption(sqlEncryptionTarget(client), codecOf(db))
+      if (encryption !== null) missing.push(encryption)
+    }
   } finally {
     await client.close()
   }
@@ -75,8 +97,9 @@ const memoryQueueKey = Symbol.for('fastify-directory-sync.memory-events')
  * sql.ts). `log`: where the migrations, applied first, warn (process warnings without it).
  */
 export async function openStorage (db: DbOptions, serialLock?: SerialLock, log?: MigrationLogger): Promise<Storage> {
-  if (db.engine === 'sql') return openSqlStorage({ type: db.type, url: db.url, ssl: db.ssl }, serialLock, log)
-  const resources = db.engine === 'redis' ? await openRedisStore(db.url, log) : openMemoryStore()
+  const codec = codecOf(db)
+  if (db.engine === 'sql') return openSqlStorage({ type: db.type, url: db.url, ssl: db.ssl }, { serialLock, log, codec })
+  const resources = db.engine === 'redis' ? await openRedisStore(db.url, { log, codec }) : openMemoryStore()
   const events: MemoryEventQueue = db.engine === 'redis'
     ? new MemoryEventQueue()
     : ((globalThis as any)[memoryQueueKey] ??= new MemoryEventQueue())

@@ -22,7 +22,9 @@ export const MIGRATIONS = [
   // The tables of the release before migrations (CREATE TABLE IF NOT EXISTS: a no-op on its databases).
   { version: 1, name: 'tables' },
   // Unique name keys folded with keys.ts foldKey (NFC, then case folding) instead of toLowerCase().
-  { version: 2, name: 'fold name keys' }
+  { version: 2, name: 'fold name keys' },
+  // Where the database records its settings, such as the fingerprint of its encryption key (encryption.ts).
+  { version: 3, name: 'settings' }
 ] as const satisfies readonly Migration[]
 
 export type MigrationVersion = typeof MIGRATIONS[number]['version']

@@ -27,7 +27,8 @@ type Step = (client: Client, log: MigrationLogger) => Promise<void>
 
 const STEPS: Record<MigrationVersion, Step> = {
   1: async () => {}, // keys need no creating
-  2: foldNameKeys
+  2: foldNameKeys,
+  3: async () => {} // the settings hash needs no creating
 }
 
 /** The Redis database of `client` as the runner sees it. */

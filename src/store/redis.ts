@@ -15,12 +15,15 @@
 //   g:<userId>               set of the group ids the user is in
 import { createHash } from 'node:crypto'
 import { createClient } from 'redis'
+import { plainCodec, type Codec } from './codec.js'
 import { reportingUnavailable } from './outage.js'
 import {
   UniquenessError, type Lookup, type Member, type Page, type ResourceStore, type ResourceType, type StoredResource
 } from './types.js'
 import type { MigrationLogger } from './migrations.js'
 import { migrateRedis } from './redis-migrations.js'
+import { ensureEncryption } from './encryption.js'
+import { redisEncryptionTarget } from './redis-encryption.js'
 
 const SCAN_BATCH = 500
 const MEMBER_BATCH = 1000
@@ -41,7 +44,7 @@ export function indexable (value: string | null): string {
 const prefixOf = (directoryId: string) => `dsync:scim:${encodeURIComponent(directoryId)}:`
 const globEscape = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&')
 
-class Script {
+export class Script {
   readonly sha: string
   constructor (readonly source: string) {
     this.sha = createHash('sha1').update(source).digest('hex')
@@ -169,10 +172,19 @@ end
 return out
 `)
 
-const parse = (data: string): StoredResource => JSON.parse(data)
+/** A lookup key's form in key names: its digest under a key (codec.ts). */
+export function storedKey (value: string | null, codec: Codec): string {
+  return indexable(value === null ? null : codec.digest(value))
+}
 
-/** `log`: where the migrations warn (a process warning without it). */
-export async function openRedisStore (url: string, log?: MigrationLogger): Promise<ResourceStore> {
+export interface RedisStoreOptions {
+  /** Where the migrations warn (a process warning without it). */
+  log?: MigrationLogger
+  /** How private values and key names are stored (codec.ts); as given by default. */
+  codec?: Codec
+}
+
+export async function openRedisStore (url: string, { log, codec = plainCodec }: RedisStoreOptions = {}): Promise<ResourceStore> {
   let connected = false
   const client: Client = createClient({
     url,
@@ -186,21 +198,26 @@ export async function openRedisStore (url: string, log?: MigrationLogger): Promi
   connected = true
   try {
     await migrateRedis(client, log)
+    await ensureEncryption(redisEncryptionTarget(client), codec, { log })
   } catch (err) {
     await client.quit().catch(() => client.disconnect())
     throw err
   }
   // A lost connection answers 503 (outage.ts), not 500.
-  return reportingUnavailable(new RedisStore(client))
+  return reportingUnavailable(new RedisStore(client, codec))
 }
 
 class RedisStore implements ResourceStore {
-  constructor (private readonly client: Client) {}
+  constructor (private readonly client: Client, private readonly codec: Codec) {}
+
+  private parse (data: string): StoredResource {
+    return JSON.parse(this.codec.open(data))
+  }
 
   async get (directoryId: string, type: ResourceType, id: string): Promise<StoredResource | null> {
     const data = await this.client.hGet(prefixOf(directoryId) + 'r:' + id, 'data')
     if (data === undefined || data === null) return null
-    const resource = parse(data)
+    const resource = this.parse(data)
     return resource.type === type ? resource : null
   }
 
@@ -214,7 +231,7 @@ class RedisStore implements ResourceStore {
       const data = await Promise.all(batch.map((id) => this.client.hGet(prefix + 'r:' + id, 'data')))
       for (const item of data) {
         if (item === undefined || item === null) continue
-        const resource = parse(item)
+        const resource = this.parse(item)
         if (resource.type === type) found.set(resource.id, resource)
       }
     }
@@ -226,16 +243,16 @@ class RedisStore implements ResourceStore {
     offset = Math.max(Math.trunc(offset), 0)
     limit = Math.max(Math.trunc(limit), 0)
     if (lookup?.key === 'id' || lookup?.key === 'name') {
-      const id = lookup.key === 'id' ? lookup.value : await this.client.get(prefix + `name:${type}:${indexable(lookup.value)}`)
+      const id = lookup.key === 'id' ? lookup.value : await this.client.get(prefix + `name:${type}:${storedKey(lookup.value, this.codec)}`)
       const found = id === null ? null : await this.get(directoryId, type, id)
       const all = found === null ? [] : [found]
       return { total: all.length, items: all.slice(offset, offset + limit) }
     }
     const set = lookup === undefined
       ? `order:${type}`
-      : `${lookup.key === 'externalId' ? 'ext' : 'disp'}:${type}:${indexable(lookup.value)}`
+      : `${lookup.key === 'externalId' ? 'ext' : 'disp'}:${type}:${storedKey(lookup.value, this.codec)}`
     const [total, ...items] = await this.run(PAGE, [prefix + set], [prefix, String(offset), String(limit)]) as [number, ...string[]]
-    return { total: Number(total), items: items.map(parse) }
+    return { total: Number(total), items: items.map((data) => this.parse(data)) }
   }
 
   async * scan (directoryId: string, type: ResourceType): AsyncIterable<StoredResource> {
@@ -243,7 +260,7 @@ class RedisStore implements ResourceStore {
     let after = '0'
     for (;;) {
       const [count, last, ...items] = await this.run(BATCH, [prefix + `order:${type}`], [prefix, after, String(SCAN_BATCH)]) as [number, string, ...string[]]
-      for (const data of items) yield parse(data)
+      for (const data of items) yield this.parse(data)
       if (Number(count) < SCAN_BATCH) return
       after = last
     }
@@ -251,14 +268,14 @@ class RedisStore implements ResourceStore {
 
   async insert (resource: StoredResource): Promise<void> {
     const inserted = await this.run(INSERT, [], [
-      prefixOf(resource.directoryId), resource.type, resource.id, ...this.keyArgs(resource), JSON.stringify(resource), String(resource.version)
+      prefixOf(resource.directoryId), resource.type, resource.id, ...this.keyArgs(resource), this.codec.seal(JSON.stringify(resource)), String(resource.version)
     ])
     if (Number(inserted) !== 1) throw new UniquenessError(resource.type, resource.keys.name)
   }
 
   async replace (resource: StoredResource): Promise<boolean> {
     const replaced = Number(await this.run(REPLACE, [], [
-      prefixOf(resource.directoryId), resource.type, resource.id, String(resource.version), ...this.keyArgs(resource), JSON.stringify(resource)
+      prefixOf(resource.directoryId), resource.type, resource.id, String(resource.version), ...this.keyArgs(resource), this.codec.seal(JSON.stringify(resource))
     ]))
     if (replaced === -1) throw new UniquenessError(resource.type, resource.keys.name)
     return replaced === 1
@@ -272,7 +289,7 @@ class RedisStore implements ResourceStore {
   async members (directoryId: string, groupId: string): Promise<Member[]> {
     const members = await this.client.hGetAll(prefixOf(directoryId) + 'm:' + groupId)
     return Object.keys(members).sort().map((value): Member => {
-      const display = JSON.parse(members[value]) as string | null
+      const display = JSON.parse(this.codec.open(members[value])) as string | null
       return display === null ? { value } : { value, display }
     })
   }
@@ -284,7 +301,7 @@ class RedisStore implements ResourceStore {
   async addMembers (directoryId: string, groupId: string, members: Member[]): Promise<string[]> {
     const added: string[] = []
     for (let i = 0; i < members.length; i += MEMBER_BATCH) {
-      const pairs = members.slice(i, i + MEMBER_BATCH).flatMap((member) => [member.value, JSON.stringify(member.display ?? null)])
+      const pairs = members.slice(i, i + MEMBER_BATCH).flatMap((member) => [member.value, this.codec.seal(JSON.stringify(member.display ?? null))])
       added.push(...await this.run(ADD_MEMBERS, [], [prefixOf(directoryId), groupId, ...pairs]) as string[])
     }
     return added
@@ -328,16 +345,20 @@ class RedisStore implements ResourceStore {
   }
 
   private keyArgs (resource: StoredResource): [string, string, string] {
-    return [indexable(resource.keys.name), indexable(resource.keys.externalId), indexable(resource.keys.displayName)]
+    return [storedKey(resource.keys.name, this.codec), storedKey(resource.keys.externalId, this.codec), storedKey(resource.keys.displayName, this.codec)]
   }
 
-  // EVALSHA, and EVAL the first time the server does not know the script.
-  private async run (script: Script, keys: string[], args: string[]): Promise<unknown> {
-    try {
-      return await this.client.evalSha(script.sha, { keys, arguments: args })
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err
-      return await this.client.eval(script.source, { keys, arguments: args })
-    }
+  private run (script: Script, keys: string[], args: string[]): Promise<unknown> {
+    return runScript(this.client, script, keys, args)
+  }
+}
+
+/** EVALSHA, and EVAL the first time the server does not know the script. */
+export async function runScript (client: Client, script: Script, keys: string[], args: string[]): Promise<unknown> {
+  try {
+    return await client.evalSha(script.sha, { keys, arguments: args })
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err
+    return await client.eval(script.source, { keys, arguments: args })
   }
 }

@@ -4,6 +4,7 @@
 // (a global auto-increment would not: a later number can commit first, and a cursor that passed it
 // would skip the earlier one for ever).
 import { chunked, insertIgnore, type Executor } from './sql-client.js'
+import type { Codec } from './codec.js'
 import type { Cursor, EventQueue, FailedDelivery, RecordedEvent } from './types.js'
 
 const EVENTS = 'dsync_events'
@@ -40,19 +41,19 @@ export async function lockDirectory (executor: Executor, directoryId: string): P
 
 interface EventRow { directory_id: string, seq: number | string, id: string, payload: string, created_at: number | string }
 
-const fromRow = (row: EventRow): RecordedEvent => ({
-  seq: Number(row.seq), id: row.id, directoryId: row.directory_id, payload: JSON.parse(row.payload), createdAt: Number(row.created_at)
+const fromRow = (row: EventRow, codec: Codec): RecordedEvent => ({
+  seq: Number(row.seq), id: row.id, directoryId: row.directory_id, payload: JSON.parse(codec.open(row.payload)), createdAt: Number(row.created_at)
 })
 
 /** Inside the write's transaction, after lockDirectory (which answered `head`). */
 export async function recordEvents (
-  executor: Executor, directoryId: string, head: number, events: Array<{ id: string, payload: Record<string, unknown>, createdAt: number }>
+  executor: Executor, directoryId: string, head: number, events: Array<{ id: string, payload: Record<string, unknown>, createdAt: number }>, codec: Codec
 ): Promise<RecordedEvent[]> {
   if (events.length === 0) return []
   const recorded = events.map((event, i): RecordedEvent => ({ seq: head + i + 1, id: event.id, directoryId, payload: event.payload, createdAt: event.createdAt }))
   // A write may record thousands of events (one per member of a large group): one statement per run
   // under the dialect's parameter and size limits, all in the write's transaction.
-  const rows = recorded.map((e) => [directoryId, e.seq, e.id, JSON.stringify(e.payload), e.createdAt] as const)
+  const rows = recorded.map((e) => [directoryId, e.seq, e.id, codec.seal(JSON.stringify(e.payload)), e.createdAt] as const)
   for (const run of chunked(executor.dialect, rows, { perRow: 5, bytes: (row) => Buffer.byteLength(row[3]) + 100 })) {
     await executor.query(`INSERT INTO ${EVENTS} (directory_id, seq, id, payload, created_at) VALUES ${run.map(() => '(?, ?, ?, ?, ?)').join(', ')}`, run.flat())
   }
@@ -64,7 +65,7 @@ export class SqlEventQueue implements EventQueue {
   // Cursors known to exist: rows are never deleted, so once seen they need no look-up again.
   private readonly knownCursors = new Set<string>()
 
-  constructor (private readonly db: Executor) {}
+  constructor (private readonly db: Executor, private readonly codec: Codec) {}
 
   async registerHandler (handler: string, now: number): Promise<void> {
     await this.db.query(insertIgnore(this.db.dialect, HANDLERS, ['handler', 'since']), [handler, now])
@@ -92,7 +93,9 @@ export class SqlEventQueue implements EventQueue {
       row = (await this.db.query<Row>(`${claim} RETURNING last_seq, attempts, next_attempt_at, last_error`, params)).rows[0]
       if (row === undefined) return null
     }
-    return { lastSeq: Number(row.last_seq), attempts: Number(row.attempts), nextAttemptAt: Number(row.next_attempt_at), lastError: row.last_error }
+    return {
+      lastSeq: Number(row.last_seq), attempts: Number(row.attempts), nextAttemptAt: Number(row.next_attempt_at), lastError: row.last_error === null ? null : this.codec.open(row.last_error)
+    }
   }
 
   // A handler's first cursor in a directory starts after the events recorded before the handler was first registered.
@@ -117,7 +120,7 @@ export class SqlEventQueue implements EventQueue {
   async next (directoryId: string, afterSeq: number, limit: number): Promise<RecordedEvent[]> {
     const { rows } = await this.db.query<EventRow>(
       `SELECT directory_id, seq, id, payload, created_at FROM ${EVENTS} WHERE directory_id = ? AND seq > ? ORDER BY seq LIMIT ?`, [directoryId, afterSeq, limit])
-    return rows.map(fromRow)
+    return rows.map((row) => fromRow(row, this.codec))
   }
 
   async position (directoryId: string, handler: string): Promise<{ lastSeq: number, attempts: number }> {
@@ -139,7 +142,7 @@ export class SqlEventQueue implements EventQueue {
       const { rows } = await this.db.query(`SELECT 1 AS held FROM ${CURSORS} WHERE directory_id = ? AND handler = ? AND owner = ?`, [directoryId, handler, owner])
       if (rows.length === 0) return false
       const { rows: [event] } = await this.db.query<{ id: string }>(`SELECT id FROM ${EVENTS} WHERE directory_id = ? AND seq = ?`, [directoryId, seq])
-      await this.db.query(insertIgnore(this.db.dialect, FAILURES, ['event_id', 'handler', 'attempts', 'error', 'failed_at']), [event.id, handler, failed.attempts, failed.error, failed.now])
+      await this.db.query(insertIgnore(this.db.dialect, FAILURES, ['event_id', 'handler', 'attempts', 'error', 'failed_at']), [event.id, handler, failed.attempts, this.codec.seal(failed.error), failed.now])
     }
     const { changes } = await this.db.query(
       `UPDATE ${CURSORS} SET last_seq = ?, attempts = 0, next_attempt_at = 0, last_error = NULL WHERE directory_id = ? AND handler = ? AND owner = ? AND last_seq < ?`,
@@ -149,7 +152,7 @@ export class SqlEventQueue implements EventQueue {
 
   async retryLater (directoryId: string, handler: string, owner: string, attempts: number, nextAttemptAt: number, error: string): Promise<void> {
     await this.db.query(`UPDATE ${CURSORS} SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE directory_id = ? AND handler = ? AND owner = ?`,
-      [attempts, nextAttemptAt, error, directoryId, handler, owner])
+      [attempts, nextAttemptAt, this.codec.seal(error), directoryId, handler, owner])
   }
 
   async release (directoryId: string, handler: string, owner: string): Promise<void> {
@@ -161,7 +164,7 @@ export class SqlEventQueue implements EventQueue {
       `SELECT e.directory_id, e.seq, e.id, e.payload, e.created_at, f.handler, f.attempts, f.error, f.failed_at
        FROM ${FAILURES} f JOIN ${EVENTS} e ON e.id = f.event_id ${handler === undefined ? '' : 'WHERE f.handler = ?'}
        ORDER BY f.failed_at, e.seq`, handler === undefined ? [] : [handler])
-    return rows.map((row) => ({ event: fromRow(row), handler: row.handler, attempts: Number(row.attempts), error: row.error, failedAt: Number(row.failed_at) }))
+    return rows.map((row) => ({ event: fromRow(row, this.codec), handler: row.handler, attempts: Number(row.attempts), error: this.codec.open(row.error), failedAt: Number(row.failed_at) }))
   }
 
   async removeFailure (eventId: string, handler: string): Promise<void> {
@@ -170,6 +173,6 @@ export class SqlEventQueue implements EventQueue {
 
   async event (eventId: string): Promise<RecordedEvent | null> {
     const { rows } = await this.db.query<EventRow>(`SELECT directory_id, seq, id, payload, created_at FROM ${EVENTS} WHERE id = ?`, [eventId])
-    return rows.length === 0 ? null : fromRow(rows[0])
+    return rows.length === 0 ? null : fromRow(rows[0], this.codec)
   }
 }

@@ -49,8 +49,15 @@ const STEPS: Record<MigrationVersion, Step> = {
   1: async (run) => {
     for (const statement of initialTables(run.dialect)) await run.query(statement)
   },
-  2: foldNameKeys
+  2: foldNameKeys,
+  3: async (run) => { await run.query(SETTINGS_TABLE) }
 }
+
+/** Migration 3: the database's settings, a name and a value each (encryption.ts keeps its fingerprint there). */
+const SETTINGS_TABLE = `CREATE TABLE IF NOT EXISTS dsync_settings (
+ name VARCHAR(64) NOT NULL PRIMARY KEY,
+ value VARCHAR(255) NOT NULL
+)`
 
 /** The SQL database of `client` as the runner sees it. */
 export function sqlMigrationTarget (client: SqlClient): MigrationTarget {

@@ -3,15 +3,18 @@
 // constraint, so it holds across processes; a replace names the version it read, so two processes
 // cannot overwrite each other's change unseen.
 import { createHash } from 'node:crypto'
+import { plainCodec, type Codec } from './codec.js'
 import {
   chunked, insertIgnore, openSqlClient, placeholders, type Executor, type Query, type SqlClient, type SqlConnection
 } from './sql-client.js'
 import { SqlEventQueue, recordEvents, lockDirectory } from './sql-events.js'
 import {
-  UniquenessError, type ListWindow, type Lookup, type Member, type Page, type ResourceStore, type ResourceType, type Storage, type StoredResource
+  UniquenessError, type ListWindow, type Lookup, type Member, type Page, type ResourceKeys, type ResourceStore, type ResourceType, type Storage, type StoredResource
 } from './types.js'
 import type { MigrationLogger } from './migrations.js'
 import { migrateSql } from './sql-migrations.js'
+import { ensureEncryption } from './encryption.js'
+import { sqlEncryptionTarget } from './sql-encryption.js'
 
 const RESOURCES = 'dsync_scim_resources'
 const MEMBERS = 'dsync_scim_members'
@@ -30,6 +33,12 @@ export function indexable (value: string | null): string | null {
   return 'sha256:' + createHash('sha256').update(value).digest('hex')
 }
 
+/** name_key, external_id and display_key of `keys`: digests under a key (codec.ts), bounded in length. */
+export function storedKeys (keys: ResourceKeys, codec: Codec): [string, string | null, string | null] {
+  const stored = (value: string | null) => value === null ? null : indexable(codec.digest(value))
+  return [indexable(codec.digest(keys.name)), stored(keys.externalId), stored(keys.displayName)]
+}
+
 interface Row {
   directory_id: string
   resource_type: ResourceType
@@ -46,14 +55,14 @@ interface Row {
 
 const COLUMNS = 'directory_id, resource_type, id, name_key, external_id, display_key, original_keys, body, created, last_modified, version'
 
-function fromRow (row: Row): StoredResource {
+function fromRow (row: Row, codec: Codec): StoredResource {
   return {
     directoryId: row.directory_id,
     type: row.resource_type,
     id: row.id,
     // The key columns may hold digests; the keys as given are kept beside them.
-    keys: JSON.parse(row.original_keys),
-    body: JSON.parse(row.body),
+    keys: JSON.parse(codec.open(row.original_keys)),
+    body: JSON.parse(codec.open(row.body)),
     created: row.created,
     lastModified: row.last_modified,
     version: Number(row.version)
@@ -73,16 +82,30 @@ function inside (client: SqlClient, query: Query): Executor {
 /** Runs one call at a time: on sqlite, the lock every write to the file takes (see serialised()). */
 export interface SerialLock { run<T>(fn: () => Promise<T>): Promise<T> }
 
-/** `log`: where the migrations warn (a process warning without it). */
-export async function openSqlStorage (connection: SqlConnection, serialLock?: SerialLock, log?: MigrationLogger): Promise<Storage> {
+export interface SqlStorageOptions {
+  /** On sqlite, the lock every writer to the file takes (see serialised()). */
+  serialLock?: SerialLock
+  /** Where the migrations warn (a process warning without it). */
+  log?: MigrationLogger
+  /** How private values are stored (codec.ts); as given by default. */
+  codec?: Codec
+}
+
+export async function openSqlStorage (connection: SqlConnection, { serialLock, log, codec = plainCodec }: SqlStorageOptions = {}): Promise<Storage> {
   const client = openSqlClient(connection)
   // On PostgreSQL the queue's cursors live on connections of their own that do not wait for the disk:
   // losing the last cursor moves in a crash only delivers those events again. Events themselves are
   // written with their change, on the main connections, durably.
   const bookkeeping = client.dialect === 'postgres' ? openSqlClient({ ...connection, asyncCommit: true }) : client
   try {
-    // Under the sqlite file's lock, as any write (see serialised()); the migrations take their own lock too.
-    await (serialLock === undefined ? migrateSql(client, log) : serialLock.run(() => migrateSql(client, log)))
+    // The migrations, then the key's check (and the rewrite of data stored before it was set, if need
+    // be: encryption.ts). Under the sqlite file's lock, as any write (see serialised()); the
+    // migrations take their own lock too.
+    const prepare = async () => {
+      await migrateSql(client, log)
+      await ensureEncryption(sqlEncryptionTarget(client), codec, { log })
+    }
+    await (serialLock === undefined ? prepare() : serialLock.run(prepare))
   } catch (err) {
     await client.close()
     if (bookkeeping !== client) await bookkeeping.close()
@@ -91,20 +114,20 @@ export async function openSqlStorage (connection: SqlConnection, serialLock?: Se
   const outside = outsideOf(client)
   const cursors = outsideOf(bookkeeping)
   return {
-    resources: new SqlStore(outside),
-    events: serialLock === undefined ? new SqlEventQueue(cursors) : serialised(new SqlEventQueue(cursors), serialLock),
+    resources: new SqlStore(outside, codec),
+    events: serialLock === undefined ? new SqlEventQueue(cursors, codec) : serialised(new SqlEventQueue(cursors, codec), serialLock),
     atomically: (directoryId, fn) => client.transaction(async (query) => {
       const executor = inside(client, query)
       let head: number | undefined
       return fn({
-        resources: new SqlStore(executor),
+        resources: new SqlStore(executor, codec),
         record: async (events) => {
           if (events.length === 0) return []
           // The directory's event row is locked last and held to the commit: the directory's events are
           // numbered in commit order, and two writes of one resource (serialised by its row lock, taken
           // when it was read) number their events in the order they changed it.
           head ??= await lockDirectory(executor, directoryId)
-          const recorded = await recordEvents(executor, directoryId, head, events)
+          const recorded = await recordEvents(executor, directoryId, head, events, codec)
           head += recorded.length
           return recorded
         }
@@ -132,15 +155,15 @@ function serialised<T extends object> (target: T, lock: SerialLock): T {
 }
 
 /** The resource store alone (tests of the store contract). */
-export async function openSqlStore (connection: SqlConnection, log?: MigrationLogger): Promise<ResourceStore> {
-  const storage = await openSqlStorage(connection, undefined, log)
+export async function openSqlStore (connection: SqlConnection, options: Omit<SqlStorageOptions, 'serialLock'> = {}): Promise<ResourceStore> {
+  const storage = await openSqlStorage(connection, options)
   return Object.assign(storage.resources, { close: () => storage.close() })
 }
 
 const MEMBER_COLUMNS = ['directory_id', 'group_id', 'user_id', 'display']
 
 class SqlStore implements ResourceStore {
-  constructor (private readonly client: Executor) {}
+  constructor (private readonly client: Executor, private readonly codec: Codec) {}
 
   async get (directoryId: string, type: ResourceType, id: string): Promise<StoredResource | null> {
     // In a write, the row is read to be rewritten: lock it (sqlite's write transaction already excludes others).
@@ -149,7 +172,7 @@ class SqlStore implements ResourceStore {
     // (without them PostgreSQL was seen scanning the directory by another index); the type is checked here.
     const { rows } = await this.client.query<Row>(
       `SELECT ${COLUMNS} FROM ${RESOURCES} WHERE directory_id = ? AND id = ?${lock}`, [directoryId, id])
-    return rows.length === 0 || rows[0].resource_type !== type ? null : fromRow(rows[0])
+    return rows.length === 0 || rows[0].resource_type !== type ? null : fromRow(rows[0], this.codec)
   }
 
   async getMany (directoryId: string, type: ResourceType, ids: string[]): Promise<Map<string, StoredResource>> {
@@ -157,7 +180,7 @@ class SqlStore implements ResourceStore {
     for (const batch of chunked(this.client.dialect, [...new Set(ids)], { perRow: 1, fixed: 1 })) {
       const { rows } = await this.client.query<Row>(
         `SELECT ${COLUMNS} FROM ${RESOURCES} WHERE directory_id = ? AND id IN (${placeholders(batch.length)})`, [directoryId, ...batch])
-      for (const row of rows) if (row.resource_type === type) found.set(row.id, fromRow(row))
+      for (const row of rows) if (row.resource_type === type) found.set(row.id, fromRow(row, this.codec))
     }
     return found
   }
@@ -167,7 +190,7 @@ class SqlStore implements ResourceStore {
     const params: unknown[] = [directoryId, type]
     if (lookup) {
       where += ` AND ${LOOKUP_COLUMN[lookup.key]} = ?`
-      params.push(lookup.key === 'id' ? lookup.value : indexable(lookup.value))
+      params.push(lookup.key === 'id' ? lookup.value : indexable(this.codec.digest(lookup.value)))
     }
     const count = async () => Number((await this.client.query<{ total: number | string }>(`SELECT COUNT(*) AS total FROM ${RESOURCES} WHERE ${where}`, params)).rows[0].total)
     if (limit <= 0) return { total: await count(), items: [] }
@@ -175,7 +198,7 @@ class SqlStore implements ResourceStore {
       `SELECT ${COLUMNS} FROM ${RESOURCES} WHERE ${where} ORDER BY seq LIMIT ? OFFSET ?`, [...params, limit, offset])
     // A first page that is not full holds every match: no count needed (an index lookup, usually).
     const total = offset === 0 && rows.length < limit ? rows.length : wanted ? await count() : -1
-    return { total, items: rows.map(fromRow) }
+    return { total, items: rows.map((row) => fromRow(row, this.codec)) }
   }
 
   async * scan (directoryId: string, type: ResourceType): AsyncIterable<StoredResource> {
@@ -184,7 +207,7 @@ class SqlStore implements ResourceStore {
       const { rows } = await this.client.query<Row & { seq: number | string }>(
         `SELECT seq, ${COLUMNS} FROM ${RESOURCES} WHERE directory_id = ? AND resource_type = ? AND seq > ? ORDER BY seq LIMIT ?`,
         [directoryId, type, after, SCAN_BATCH])
-      for (const row of rows) yield fromRow(row)
+      for (const row of rows) yield fromRow(row, this.codec)
       if (rows.length < SCAN_BATCH) return
       after = Number(rows[rows.length - 1].seq)
     }
@@ -193,8 +216,8 @@ class SqlStore implements ResourceStore {
   async insert (resource: StoredResource): Promise<void> {
     try {
       await this.client.query(`INSERT INTO ${RESOURCES} (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
-        resource.directoryId, resource.type, resource.id, ...this.keyParams(resource), JSON.stringify(resource.keys),
-        JSON.stringify(resource.body), resource.created, resource.lastModified, resource.version
+        resource.directoryId, resource.type, resource.id, ...this.keyParams(resource), ...this.sealed(resource),
+        resource.created, resource.lastModified, resource.version
       ])
     } catch (err) {
       throw this.client.isUniqueViolation(err) ? new UniquenessError(resource.type, resource.keys.name) : err
@@ -206,7 +229,7 @@ class SqlStore implements ResourceStore {
       const { changes } = await this.client.query(
         `UPDATE ${RESOURCES} SET name_key = ?, external_id = ?, display_key = ?, original_keys = ?, body = ?, last_modified = ?, version = ?
          WHERE directory_id = ? AND id = ? AND resource_type = ? AND version = ?`, [
-          ...this.keyParams(resource), JSON.stringify(resource.keys), JSON.stringify(resource.body), resource.lastModified, resource.version,
+          ...this.keyParams(resource), ...this.sealed(resource), resource.lastModified, resource.version,
           resource.directoryId, resource.id, resource.type, resource.version - 1
         ])
       return changes === 1
@@ -232,7 +255,7 @@ class SqlStore implements ResourceStore {
   async members (directoryId: string, groupId: string): Promise<Member[]> {
     const { rows } = await this.client.query<{ user_id: string, display: string | null }>(
       `SELECT user_id, display FROM ${MEMBERS} WHERE directory_id = ? AND group_id = ? ORDER BY user_id`, [directoryId, groupId])
-    return rows.map((row) => row.display === null ? { value: row.user_id } : { value: row.user_id, display: row.display })
+    return rows.map((row) => row.display === null ? { value: row.user_id } : { value: row.user_id, display: this.codec.open(row.display) })
   }
 
   // Multi-row statements, in runs under the dialect's limits (chunked()), in one transaction. PostgreSQL
@@ -251,10 +274,11 @@ class SqlStore implements ResourceStore {
       const added = new Set<string>()
       const present = dialect === 'mysql' ? await this.presentMembers(query, directoryId, groupId, candidates.map((m) => m.value)) : new Set<string>()
       const adding = candidates.filter((m) => !present.has(m.value))
-      const bytes = (m: Member) => Buffer.byteLength(m.value) + Buffer.byteLength(m.display ?? '') + 100
-      for (const run of chunked(dialect, adding, { perRow: MEMBER_COLUMNS.length, bytes })) {
+      const stored = adding.map((m) => ({ value: m.value, display: m.display === undefined ? null : this.codec.seal(m.display) }))
+      const bytes = (m: { value: string, display: string | null }) => Buffer.byteLength(m.value) + Buffer.byteLength(m.display ?? '') + 100
+      for (const run of chunked(dialect, stored, { perRow: MEMBER_COLUMNS.length, bytes })) {
         const sql = insertIgnore(dialect, MEMBERS, MEMBER_COLUMNS, run.length)
-        const params = run.flatMap((m) => [directoryId, groupId, m.value, m.display ?? null])
+        const params = run.flatMap((m) => [directoryId, groupId, m.value, m.display])
         if (dialect === 'mysql') {
           await query(sql, params)
           for (const m of run) added.add(m.value)
@@ -328,6 +352,11 @@ class SqlStore implements ResourceStore {
   }
 
   private keyParams (resource: StoredResource): [string, string | null, string | null] {
-    return [indexable(resource.keys.name), indexable(resource.keys.externalId), indexable(resource.keys.displayName)]
+    return storedKeys(resource.keys, this.codec)
+  }
+
+  /** original_keys and body, as stored. */
+  private sealed (resource: StoredResource): [string, string] {
+    return [this.codec.seal(JSON.stringify(resource.keys)), this.codec.seal(JSON.stringify(resource.body))]
   }
 }

@@ -58,3 +58,41 @@ t.test('postgres', (t) => withService(t, 'postgres', 'manual_migration', async (
     }
   })
 }))
+
+t.test('an encryptionKey set on existing data: the rewrite is pending until npm run migrate runs it with the key', async (t) => {
+  const db = sqliteFile(t) as DbOptions & { url: string }
+  const plain = Fastify()
+  await plain.register(fastifyDirectorySync, { db, externalUrl })
+  const { data: directory } = await plain.directorySync.directories.create({ tenant: 'manual-key', product: 'p' })
+  const created = await plain.inject({
+    method: 'POST',
+    url: `/api/scim/v2.0/${directory!.id}/Users`,
+    headers: { authorization: `Bearer ${directory!.scim.secret}`, 'content-type': 'application/scim+json' },
+    payload: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'pending.rewrite@manual.example' })
+  })
+  t.equal(created.statusCode, 201)
+  await plain.close()
+
+  const keyed = { ...db, encryptionKey: 'm'.repeat(32) } as DbOptions
+  const refused = Fastify()
+  await t.rejects(async () => { await refused.register(fastifyDirectorySync, { db: { ...keyed, manualMigration: true } as DbOptions, externalUrl }) },
+    { code: 'FST_DSYNC_MIGRATION_PENDING', message: /encryption of its stored data under db.encryptionKey/ }, 'registration names the pending rewrite')
+  await refused.close().catch(() => {})
+  const userNames = () => {
+    const file = new Database(db.url, { readonly: true })
+    try {
+      return (file.prepare('SELECT name_key FROM dsync_scim_resources').all() as Array<{ name_key: string }>).map((r) => r.name_key)
+    } finally {
+      file.close()
+    }
+  }
+  t.same(userNames(), ['pending.rewrite@manual.example'], 'and rewrote nothing')
+
+  await run(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts', '--db', JSON.stringify(keyed)], { timeout: 60_000 })
+  t.notSame(userNames(), ['pending.rewrite@manual.example'], 'npm run migrate with the key rewrites the keys as digests')
+  const after = Fastify()
+  t.after(() => after.close())
+  await after.register(fastifyDirectorySync, { db: { ...keyed, manualMigration: true } as DbOptions, externalUrl })
+  const { data: users } = await after.directorySync.users.list(directory!.id)
+  t.same(users?.map((u) => u.raw?.userName), ['pending.rewrite@manual.example'], 'after which registration succeeds and the user reads back')
+})

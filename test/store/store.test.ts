@@ -397,3 +397,15 @@ t.test('sqlite', (t) => {
 t.test('postgres', (t) => withService(t, 'postgres', 'store', (t, db) => suite(t, () => openStore(db))))
 t.test('mariadb', (t) => withService(t, 'mariadb', 'store', (t, db) => suite(t, () => openStore(db))))
 t.test('redis', (t) => withService(t, 'redis', 'store', (t, db) => suite(t, () => openStore(db))))
+
+// The same contract with an encryptionKey: keys stored as digests, values sealed (store/codec.ts), each
+// engine on a database of its own (an encrypted database refuses to be opened without its key).
+const encryptionKey = 'k'.repeat(32)
+t.test('sqlite, encrypted', (t) => {
+  const folder = mkdtempSync(join(tmpdir(), 'dsync-store-'))
+  t.after(() => rmSync(folder, { recursive: true, force: true }))
+  return suite(t, () => openStore({ engine: 'sql', type: 'sqlite', url: join(folder, 'store.db'), encryptionKey }))
+})
+t.test('postgres, encrypted', (t) => withService(t, 'postgres', 'store_enc', (t, db) => suite(t, () => openStore({ ...db, encryptionKey }))))
+t.test('mariadb, encrypted', (t) => withService(t, 'mariadb', 'store_enc', (t, db) => suite(t, () => openStore({ ...db, encryptionKey }))))
+t.test('redis, encrypted', (t) => withService(t, 'redis', 'store_enc', (t, db) => suite(t, () => openStore({ ...db, encryptionKey }))))
