@@ -6,9 +6,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 suite_dir=${CONFORMANCE_DIR:-../shared/conformance}
-if [ ! -x "$suite_dir/run.sh" ] && [ ! -f "$suite_dir/run.sh" ]; then
-  echo "conformance: $suite_dir/run.sh not found, so the suites were not run"
-  exit 0
+if [ ! -f "$suite_dir/run.sh" ]; then
+  echo "conformance: the suites were not found: $suite_dir/run.sh does not exist." >&2
+  echo "  They live in the project's shared folder beside this checkout (../shared/conformance);" >&2
+  echo "  set CONFORMANCE_DIR to where they are. Nothing was run, so this counts as a failure." >&2
+  exit 2
 fi
 port=${PORT:-3999}
 data=$(mktemp -d /tmp/dsync-conformance.XXXXXX)

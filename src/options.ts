@@ -1,6 +1,7 @@
 // The plugin's options: one TypeBox schema, the defaults in one place, and a check that names the bad option.
+import type { RegisterOptions as FastifyRegisterOptions } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
-import { Value } from '@sinclair/typebox/value'
+import { Value, type ValueError } from '@sinclair/typebox/value'
 import { InvalidOptionError } from './errors.js'
 import type { DeliveryOptions } from './events/dispatcher.js'
 import type { ScimEventHandler } from './types.js'
@@ -92,10 +93,18 @@ export type DirectorySyncOptions = Omit<Static<typeof OptionsSchema>, 'onScimEve
   onScimEvent?: ScimEventHandler
 }
 
+/**
+ * Fastify's own register options (prefix, logLevel, logSerializers), which reach a plugin's options
+ * too: the plugin applies them to its SCIM routes (the prefix before scimPath).
+ */
+export type RegisterOptions = Pick<FastifyRegisterOptions, 'prefix' | 'logLevel' | 'logSerializers'>
+
 export interface ResolvedOptions {
   db: DbOptions
   externalUrl: string
   scimPath: string
+  /** Fastify's register options given with the plugin's (the prefix, when given, is part of scimPath here). */
+  routes: Pick<RegisterOptions, 'logLevel' | 'logSerializers'>
   samlPath: string
   connectTimeout: number
   bodyLimit: number
@@ -136,16 +145,22 @@ export function resolveOptions (input: unknown): ResolvedOptions {
   if (raw.db === undefined) {
     throw new InvalidOptionError('db', 'required: say where directories, users and groups are stored, e.g. { engine: \'sql\', type: \'sqlite\', url: \'./data/dsync.db\' } (without it jackson would silently try PostgreSQL on localhost)')
   }
-  checkDb(raw.db)
-  const error = Value.Errors(OptionsSchema, raw).First()
-  if (error) throw new InvalidOptionError(optionName(error.path), error.message)
-  const options = raw as DirectorySyncOptions
+  const { prefix, logLevel, logSerializers, ...own } = raw
+  checkRegisterOptions(prefix, logLevel, logSerializers)
+  checkDb(own.db)
+  const error = Value.Errors(OptionsSchema, own).First()
+  if (error) throw new InvalidOptionError(optionName(error.path), describe(error))
+  const options = own as DirectorySyncOptions
   checkUrl(options.externalUrl)
   if (options.db.encryptionKey !== undefined) checkEncryptionKey(options.db.encryptionKey)
   return {
     db: options.db,
     externalUrl: options.externalUrl.replace(/\/+$/, ''),
-    scimPath: (options.scimPath ?? defaults.scimPath).replace(/\/+$/, '') || '/',
+    scimPath: joinPaths((prefix as string | undefined) ?? '', options.scimPath ?? defaults.scimPath),
+    routes: {
+      ...(logLevel === undefined ? {} : { logLevel: logLevel as RegisterOptions['logLevel'] }),
+      ...(logSerializers === undefined ? {} : { logSerializers: logSerializers as RegisterOptions['logSerializers'] })
+    },
     samlPath: options.samlPath ?? defaults.samlPath,
     connectTimeout: options.connectTimeout ?? defaults.connectTimeout,
     bodyLimit: options.bodyLimit ?? defaults.bodyLimit,
@@ -173,7 +188,23 @@ function checkDb (db: unknown): void {
     throw new InvalidOptionError('db.engine', `expected 'mem', 'sql' or 'redis', got ${JSON.stringify(engine)}`)
   }
   const error = Value.Errors(member, db).First()
-  if (error) throw new InvalidOptionError(optionName('/db' + error.path), error.message)
+  if (error) throw new InvalidOptionError(optionName('/db' + error.path), describe(error))
+}
+
+/** Path segments joined with single slashes, without a trailing one ('/' alone for the root). */
+export function joinPaths (...paths: string[]): string {
+  const joined = paths.map((path) => path.replace(/^\/+|\/+$/g, '')).filter(Boolean).join('/')
+  return '/' + joined
+}
+
+function checkRegisterOptions (prefix: unknown, logLevel: unknown, logSerializers: unknown): void {
+  if (prefix !== undefined && (typeof prefix !== 'string' || !prefix.startsWith('/'))) {
+    throw new InvalidOptionError('prefix', `expected a path starting with /, got ${JSON.stringify(prefix)}`)
+  }
+  if (logLevel !== undefined && typeof logLevel !== 'string') throw new InvalidOptionError('logLevel', 'expected a log level name such as \'warn\'')
+  if (logSerializers !== undefined && (logSerializers === null || typeof logSerializers !== 'object')) {
+    throw new InvalidOptionError('logSerializers', 'expected an object of serializer functions')
+  }
 }
 
 function checkUrl (value: string): void {
@@ -186,6 +217,10 @@ function checkUrl (value: string): void {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new InvalidOptionError('externalUrl', `expected an http or https URL, got ${JSON.stringify(value)}`)
   }
+  // SCIM endpoints are built by appending paths to it: a query or a fragment would end up in the middle.
+  if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#')) {
+    throw new InvalidOptionError('externalUrl', `expected a URL without a query or fragment (SCIM paths are appended to it), got ${JSON.stringify(value)}`)
+  }
 }
 
 // jackson reads a 32-character key as latin1 and anything else as base64; both must give 32 bytes (AES-256).
@@ -193,6 +228,14 @@ function checkEncryptionKey (key: string): void {
   if (key.length === 32) return
   if (/^[A-Za-z0-9+/]+={0,2}$/.test(key) && Buffer.from(key, 'base64').length === 32) return
   throw new InvalidOptionError('db.encryptionKey', 'expected 32 characters, or 32 bytes encoded in base64')
+}
+
+// TypeBox says only "Expected union value" for a value no member of a union takes: name the members.
+function describe (error: ValueError): string {
+  const members = (error.schema as { anyOf?: Array<{ const?: unknown, type?: string }> }).anyOf
+  if (members === undefined) return error.message
+  const allowed = members.map((member) => member.const !== undefined ? JSON.stringify(member.const) : `an ${member.type ?? 'value'}`)
+  return `expected ${allowed.slice(0, -1).join(', ')}${allowed.length > 1 ? ' or ' : ''}${allowed[allowed.length - 1]}, got ${JSON.stringify(error.value)}`
 }
 
 function optionName (pointer: string): string {

@@ -1,7 +1,8 @@
 // The fastify-plugin wrapper: options → engine → decorator → onClose → the encapsulated SCIM routes.
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
-import { resolveOptions, type DirectorySyncOptions } from './options.js'
+import { joinPaths, resolveOptions, type DirectorySyncOptions } from './options.js'
+import { presentingEndpoints } from './scim/endpoints.js'
 import { openEngine } from './engine/index.js'
 import { AlreadyRegisteredError } from './errors.js'
 import { HookRegistry } from './events/hooks.js'
@@ -24,16 +25,23 @@ const directorySync: FastifyPluginAsync<DirectorySyncOptions> = async (fastify, 
   const hooks = new HookRegistry(fastify)
   if (options.onScimEvent !== undefined) hooks.add('onScimEvent', options.onScimEvent)
   const engine = await openEngine(options, fastify.log.child({ plugin: 'fastify-directory-sync' }), hooks)
-  const baseUrl = options.externalUrl + options.scimPath
+  // The URL of the SCIM routes as served: under the prefix of the context the plugin is registered in
+  // too, which Fastify adds to the routes (fastify.prefix here is that context's, the plugin being
+  // wrapped by fastify-plugin).
+  const basePath = joinPaths(fastify.prefix, options.scimPath)
+  const baseUrl = options.externalUrl + (basePath === '/' ? '' : basePath)
   const service: ScimService = { backend: engine.backend, limits: options.limits, gate: new DirectoryGate(options.fairness) }
   const controller: DirectorySyncController = {
     ...engine.controller,
+    directories: presentingEndpoints(engine.controller.directories, baseUrl),
     requests: { handle: (request, callback) => handleJacksonRequest(service, engine.directory, baseUrl, request, callback) }
   }
   fastify.decorate('directorySync', controller)
   fastify.addHook('onClose', () => engine.close())
   const authLimiter = options.authFailures === undefined ? undefined : new FailedAuthLimiter(options.authFailures)
-  await fastify.register(scimRoutes, { prefix: options.scimPath, directory: engine.directory, service, baseUrl, bodyLimit: options.bodyLimit, authLimiter })
+  await fastify.register(scimRoutes, {
+    prefix: options.scimPath, ...options.routes, directory: engine.directory, service, baseUrl, bodyLimit: options.bodyLimit, authLimiter
+  })
 }
 
 export const fastifyDirectorySync = fp(directorySync, { fastify: '5.x', name: 'fastify-directory-sync' })

@@ -156,6 +156,12 @@ export interface DirectorySyncController {
     create(params: CreateDirectoryParams): Promise<Result<Directory>>
     get(id: string): Promise<Result<Directory>>
     update(id: string, params: UpdateDirectoryParams): Promise<Result<Directory>>
+    /**
+     * Gives a SCIM directory a new bearer token and answers the directory with it. The old token is
+     * refused at once by this process, and by other processes on the same database within 2 s (their
+     * directory cache).
+     */
+    rotateToken(id: string): Promise<Result<Directory>>
     delete(id: string): Promise<Result<null>>
     getByTenantAndProduct(tenant: string, product: string): Promise<Result<Directory[]>>
     getAll(page?: Page): Promise<Result<Directory[]>>

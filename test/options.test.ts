@@ -21,7 +21,14 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp?]> = [
   ['scimPath without leading slash', { db: { engine: 'mem' }, externalUrl, scimPath: 'scim' }, 'scimPath'],
   ['telemetry turned on', { db: { engine: 'mem' }, externalUrl, noAnalytics: false }, 'noAnalytics'],
   ['connectTimeout 0', { db: { engine: 'mem' }, externalUrl, connectTimeout: 0 }, 'connectTimeout'],
-  ['unknown option', { db: { engine: 'mem' }, externalUrl, webhookUrl: 'x' }, 'webhookUrl']
+  ['unknown option', { db: { engine: 'mem' }, externalUrl, webhookUrl: 'x' }, 'webhookUrl'],
+  ['a misspelt sql type names the allowed ones', { db: { engine: 'sql', type: 'postgress', url: 'x' }, externalUrl }, 'db.type',
+    /expected "postgres", "mysql", "mariadb" or "sqlite", got "postgress"/],
+  ['authFailures true names what it takes', { db: { engine: 'mem' }, externalUrl, authFailures: true }, 'authFailures', /expected false or an object, got true/],
+  ['externalUrl with a query', { db: { engine: 'mem' }, externalUrl: 'https://app.example.com/?tenant=1' }, 'externalUrl', /without a query or fragment/],
+  ['externalUrl with a fragment', { db: { engine: 'mem' }, externalUrl: 'https://app.example.com/#x' }, 'externalUrl', /without a query or fragment/],
+  ['a register prefix without a leading slash', { db: { engine: 'mem' }, externalUrl, prefix: 'tenant' }, 'prefix'],
+  ['a register logLevel that is not a name', { db: { engine: 'mem' }, externalUrl, logLevel: 3 }, 'logLevel']
 ]
 
 for (const [name, options, option, detail] of cases) {
@@ -58,8 +65,16 @@ t.test('defaults', async (t) => {
     fairness: { concurrency: 1, queue: 16, retryAfter: 1 },
     authFailures: { max: 20, windowMs: 60_000 },
     onScimEvent: undefined,
-    events: { budget: 3000, maxAttempts: 8, backoff: 1000, maxBackoff: 300_000, handlerTimeout: 30_000, lease: 3000, pollInterval: 1000, webhookTimeout: 10_000 }
+    events: { budget: 3000, maxAttempts: 8, backoff: 1000, maxBackoff: 300_000, handlerTimeout: 30_000, lease: 3000, pollInterval: 1000, webhookTimeout: 10_000 },
+    routes: {}
   })
+})
+
+t.test('Fastify\'s register options: prefix joins scimPath, logLevel and logSerializers go to the SCIM routes', async (t) => {
+  const serializers = { req: () => 'r' }
+  const resolved = resolveOptions({ db: { engine: 'mem' }, externalUrl, prefix: '/tenant-api/', scimPath: '/scim/v2/', logLevel: 'warn', logSerializers: serializers })
+  t.equal(resolved.scimPath, '/tenant-api/scim/v2')
+  t.same(resolved.routes, { logLevel: 'warn', logSerializers: serializers })
 })
 
 t.test('limits, fairness and authFailures: given values replace the defaults one by one; unknown names are refused', async (t) => {

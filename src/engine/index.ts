@@ -1,7 +1,7 @@
 // The engine: the plugin's only door to jackson. It opens (or shares) the database, builds confined
 // sets of jackson's directory-sync objects, and exposes them as the `directorySync` controller.
 import type { FastifyBaseLogger } from 'fastify'
-import { ClosedError, MigrationPendingError } from '../errors.js'
+import { ClosedError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { randomUUID } from 'node:crypto'
 import { Dispatcher } from '../events/dispatcher.js'
@@ -9,13 +9,12 @@ import type { HookRegistry } from '../events/hooks.js'
 import { eventsController } from '../events/controller.js'
 import { WEBHOOK_HANDLER, webhookHandler } from '../events/webhooks.js'
 import type { ScimBackend } from '../scim/backend.js'
-import { missingSchema, openStorage, type ResourceStore, type Storage } from '../store/index.js'
+import type { ResourceStore } from '../store/index.js'
 import type { Directory, DirectorySyncController, GroupMember, Page, Result, ScimEvent } from '../types.js'
 import { Lanes, Mutex } from './confinement.js'
-import { acquireDatabase } from './database.js'
-import { createDirectorySync, JACKSON_TABLES, type JacksonDirectorySync, type JacksonOptions } from './jackson.js'
+import { openCore } from './core.js'
+import { rotateScimSecret, type JacksonDirectorySync } from './jackson.js'
 import { DirectoryCache } from './directory-cache.js'
-import { jacksonLogger } from './logging.js'
 import { JACKSON_HANDLER, jacksonEvent, jacksonGroup, jacksonUser, mirrorEvent, resyncDirectory } from './mirror.js'
 
 /** Lanes per registration where the database takes concurrent calls (PostgreSQL, MySQL, Redis, mem). */
@@ -36,29 +35,9 @@ export interface Engine {
 const DIRECTORY_TTL_MS = 2000
 
 export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogger, hooks: HookRegistry): Promise<Engine> {
-  const lease = await acquireDatabase(options.db, log, options.connectTimeout)
-  let storage: Storage | undefined
+  const core = await openCore(options, log, PARALLEL_LANES)
   try {
-    const { database } = lease
-    const opts: JacksonOptions = {
-      externalUrl: options.externalUrl,
-      samlPath: options.samlPath,
-      scimPath: options.scimPath,
-      db: database.options,
-      logger: jacksonLogger(log.child({ component: 'jackson' })),
-      noAnalytics: true
-    }
-    const count = database.serialLock ? 1 : PARALLEL_LANES
-    const sets: JacksonDirectorySync[] = []
-    for (let i = 0; i < count; i++) sets.push(await createDirectorySync(database.db, opts))
-    const locks = sets.map(() => database.serialLock ?? new Mutex())
-    const lanes = new Lanes(sets, locks)
-    // db.manualMigration: the plugin creates nothing; what is missing is named (npm run migrate applies it).
-    if (database.options.engine === 'sql' && database.options.manualMigration === true) {
-      const missing = await missingSchema(database.options, JACKSON_TABLES)
-      if (missing.length > 0) throw new MigrationPendingError(missing.join(', '))
-    }
-    storage = await openStorage(database.options, database.serialLock, log.child({ component: 'migrations' }))
+    const { lease: { database }, sets, storage } = core
     // SCIM writes do not touch jackson, so they queue apart from jackson's lanes (where its copy is
     // kept). Where the database orders them (PostgreSQL, MySQL) they spread over the lanes, as many at
     // once as there are lanes; elsewhere one directory's writes go one at a time, on its lane. On
@@ -70,7 +49,7 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     let closed = false
     const run = <R>(key: string | undefined, fn: (set: JacksonDirectorySync) => Promise<R>): Promise<R> => {
       if (closed) return Promise.reject(new ClosedError())
-      return lanes.run(key, fn)
+      return core.run(key, fn)
     }
     const opened = storage
     const directories = new DirectoryCache((id) => run(id, (set) => set.directories.get(id)), DIRECTORY_TTL_MS)
@@ -135,14 +114,11 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
         closed = true
         await dispatcher.close()
         await writes.idle()
-        await lanes.idle()
-        await opened.close()
-        await lease.release()
+        await core.close()
       }
     }
   } catch (err) {
-    await storage?.close()
-    await lease.release()
+    await core.close()
     throw err
   }
 }
@@ -150,8 +126,20 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
 type Run = <R>(key: string | undefined, fn: (set: JacksonDirectorySync) => Promise<R>) => Promise<R>
 
 const notFound = (what: string): Result<never> => ({ data: null, error: { message: `${what} not found`, code: 404 } })
+const badRequest = (message: string): Result<never> => ({ data: null, error: { message, code: 400 } })
 
-function buildController (
+/** A webhook_url given to create or update must be an http(s) URL ('' removes the webhook). */
+function badWebhook (params: { webhook_url?: string }): Result<never> | null {
+  const url = params.webhook_url
+  if (url === undefined || url === '') return null
+  try {
+    const { protocol } = new URL(url)
+    if (protocol === 'http:' || protocol === 'https:') return null
+  } catch {}
+  return badRequest(`webhook_url must be an http or https URL, got ${JSON.stringify(url)}`)
+}
+
+export function buildController (
   run: Run, providers: Record<string, string>, store: ResourceStore, pageLimit: number, cache: DirectoryCache
 ): Omit<Engine['controller'], 'addHook' | 'events' | 'resync'> {
   // Users and groups are read from the plugin's store, which answers the wire too: what a host reads is
@@ -164,6 +152,8 @@ function buildController (
   return {
     directories: {
       create: (params) => run(undefined, async (set) => {
+        const refused = badWebhook(params)
+        if (refused !== null) return refused
         const created = await set.directories.create(params)
         if (created.data !== null) cache.forget(created.data.id) // in case its id was asked for (and cached as unknown) before
         return created
@@ -173,9 +163,19 @@ function buildController (
         // jackson answers an unknown id with a 500 ("Cannot read properties of undefined").
         const existing = await set.directories.get(id)
         if (existing.error) return existing
+        const refused = badWebhook(params)
+        if (refused !== null) return refused
         const updated = await set.directories.update(id, params)
         cache.forget(id) // after the write: a lookup during it may have cached the old directory
         return updated
+      }),
+      rotateToken: (id) => run(id, async (set) => {
+        const existing = await set.directories.get(id)
+        if (existing.error) return existing
+        if (!existing.data.scim.path) return badRequest(`The directory ${id} is not a SCIM directory (type ${existing.data.type}): it has no token`)
+        if (!await rotateScimSecret(set.directories, id)) return notFound('Directory')
+        cache.forget(id) // this process refuses the old token at once
+        return set.directories.get(id)
       }),
       delete: (id) => run(id, async (set) => {
         const result = await set.directories.delete(id)

@@ -8,6 +8,7 @@ import * as directorySyncModule from '@boxyhq/saml-jackson/dist/directory-sync/i
 import * as eventModule from '@boxyhq/saml-jackson/dist/event/index.js'
 import * as scimUtilsModule from '@boxyhq/saml-jackson/dist/directory-sync/scim/utils.js'
 import * as transformModule from '@boxyhq/saml-jackson/dist/directory-sync/scim/transform.js'
+import { randomBytes } from 'node:crypto'
 import { JacksonIncompatibleError } from '../errors.js'
 import type { DbOptions } from '../options.js'
 import type {
@@ -54,10 +55,35 @@ export interface JacksonGroups extends TenantScoped<JacksonGroups> {
   deleteAll(directoryId: string): Promise<void>
 }
 
+/** jackson's key-value store of one namespace (dist/db/store.js). */
+interface JacksonStore {
+  get(key: string): Promise<any>
+  put(key: string, value: unknown): Promise<void>
+}
+
+/** jackson's DirectoryConfig: the controller's shapes, and (internal) the store of directory records. */
+export type JacksonDirectories = Omit<DirectorySyncController['directories'], 'rotateToken'> & { store?: () => JacksonStore }
+
+/**
+ * Gives a SCIM directory a new token, through jackson's internals: jackson's update() copies only some
+ * fields and keeps scim.secret as stored (test/engine/jackson-pinned.test.ts pins both), so the stored
+ * record is rewritten through DirectoryConfig's own store, as update() writes it (a put without
+ * indexes keeps the record's index entries). The secret is made as jackson makes it (16 random bytes,
+ * base64url). Answers false when the record is not there.
+ */
+export async function rotateScimSecret (directories: JacksonDirectories, id: string): Promise<boolean> {
+  if (typeof directories.store !== 'function') throw new JacksonIncompatibleError('DirectoryConfig has no store()')
+  const store = directories.store()
+  const record = await store.get(id)
+  if (record === null || record === undefined) return false
+  await store.put(id, { ...record, scim: { ...record.scim, secret: randomBytes(16).toString('base64url') } })
+  return true
+}
+
 /** One set of jackson's directory-sync objects: its stores keep the current tenant in fields. */
 export interface JacksonDirectorySync {
   // The same shapes as the controller's, which passes these through.
-  directories: DirectorySyncController['directories']
+  directories: JacksonDirectories
   users: JacksonUsers
   groups: JacksonGroups
   requests: { handle(request: DirectorySyncRequest, callback?: EventCallback): Promise<DirectorySyncResponse> }

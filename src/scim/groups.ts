@@ -28,7 +28,8 @@ export function presentGroup (context: ScimContext, group: StoredResource, membe
   const users = `${context.baseUrl}/Users/`
   const withRefs = members.map((m): Json => {
     const $ref = users + encodeURIComponent(m.value)
-    return m.display === undefined ? { value: m.value, $ref } : { value: m.value, display: m.display, $ref }
+    // Members are users (a group's members are checked to be users of the directory), so type is "User".
+    return m.display === undefined ? { value: m.value, $ref, type: 'User' } : { value: m.value, display: m.display, $ref, type: 'User' }
   })
   return present('Group', context.baseUrl, group, { members: withRefs })
 }

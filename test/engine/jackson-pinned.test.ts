@@ -76,3 +76,18 @@ t.test('directories.update on an unknown id answers 500 (workaround: engine/inde
   const ours = await app.directorySync.directories.update('no-such-directory', { name: 'x' })
   t.equal(ours.error?.code, 404)
 })
+
+t.test('jackson\'s directories.update keeps scim.secret; DirectoryConfig.store() reaches the stored record (workaround: engine/jackson.ts rotateScimSecret)', async (t) => {
+  const jacksonDb = await openJacksonDb({ engine: 'mem' }, quiet)
+  t.after(() => jacksonDb.close())
+  const set = await createDirectorySync(jacksonDb, { externalUrl: 'http://127.0.0.1:3000', samlPath: '/sso', scimPath: '/api/scim/v2.0', db: { engine: 'mem' }, logger: quiet } as unknown as JacksonOptions)
+  const { data: directory } = await set.directories.create({ tenant: 'pin', product: 'p' })
+  const updated = await set.directories.update(directory!.id, { scim: { path: directory!.scim.path, secret: 'replaced' } } as any)
+  t.equal(updated.data?.scim.secret, directory!.scim.secret, 'update ignores a new scim.secret')
+  t.type((set.directories as any).store, 'function', 'DirectoryConfig has store()')
+  const record = await (set.directories as any).store().get(directory!.id)
+  t.equal(record.scim.secret, directory!.scim.secret, 'whose get() answers the stored record')
+  await (set.directories as any).store().put(directory!.id, { ...record, scim: { ...record.scim, secret: 'put-directly' } })
+  t.equal((await set.directories.get(directory!.id)).data?.scim.secret, 'put-directly', 'and whose put() is what get() then reads')
+  t.same((await set.directories.getByTenantAndProduct('pin', 'p')).data?.map((d) => d.id), [directory!.id], 'a put without indexes keeps the record\'s index entries')
+})

@@ -41,7 +41,7 @@ async function countGroups (scim: Scim, displayName: string): Promise<number> {
 async function suite (t: Test, db: DbOptions) {
   const app = await buildApp(t, db)
 
-  t.test('POST with members: 201, Location, and GET lists the members with value, display and $ref', async (t) => {
+  t.test('POST with members: 201, Location, and GET lists the members with value, display, $ref and type', async (t) => {
     const scim = await openDirectory(app, 'groups')
     const [ann, ben] = await createUsers(scim, 'ann', 'ben')
     const res = await scim.send('POST', '/Groups', groupBody('Engineering', [{ value: ann.id, display: 'Ann' }, { value: ben.id, display: 'Ben' }]))
@@ -58,9 +58,9 @@ async function suite (t: Test, db: DbOptions) {
     const userRef = (id: string) => `${externalUrl}/api/scim/v2.0/${scim.directory.id}/Users/${id}`
     const byValue = (list: Json[]) => [...list].sort((a, b) => a.value < b.value ? -1 : 1)
     t.same(byValue(group.members), byValue([
-      { value: ann.id, display: 'Ann', $ref: userRef(ann.id) },
-      { value: ben.id, display: 'Ben', $ref: userRef(ben.id) }
-    ]), 'members with value, display and $ref')
+      { value: ann.id, display: 'Ann', $ref: userRef(ann.id), type: 'User' },
+      { value: ben.id, display: 'Ben', $ref: userRef(ben.id), type: 'User' }
+    ]), 'members with value, display, $ref and type, as /Schemas declares them (RFC 7643 §4.2)')
     t.same(byValue(created.members), byValue(group.members), 'the POST answer lists them too')
     t.same(await memberIds(app, scim, created.id), sorted(ann.id, ben.id))
     const mirrored = await app.directorySync.groups.get(scim.directory.id, created.id)
