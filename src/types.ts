@@ -97,10 +97,19 @@ interface EventEnvelope {
   product: string
 }
 
-/** jackson's event shape; checking `event.event` narrows `event.data`. */
+/**
+ * What an update changed: each top-level attribute of `data.raw` that differs, with its former value
+ * (null where it was absent); for users also `first_name`, `last_name`, `email` and `active`, for
+ * groups `name`, when they differ.
+ */
+export type PreviousValues = Record<string, unknown>
+
+/** jackson's event shape; checking `event.event` narrows `event.data`. Updates also carry `previous` (not in jackson's). */
 export type DirectorySyncEvent =
-  | EventEnvelope & { event: 'user.created' | 'user.updated' | 'user.deleted', data: User }
-  | EventEnvelope & { event: 'group.created' | 'group.updated' | 'group.deleted', data: Group }
+  | EventEnvelope & { event: 'user.created' | 'user.deleted', data: User }
+  | EventEnvelope & { event: 'user.updated', data: User, previous?: PreviousValues }
+  | EventEnvelope & { event: 'group.created' | 'group.deleted', data: Group }
+  | EventEnvelope & { event: 'group.updated', data: Group, previous?: PreviousValues }
   | EventEnvelope & { event: 'group.user_added' | 'group.user_removed', data: UserWithGroup }
 
 /** An event as the plugin delivers it: jackson's shape, plus a stable id (the idempotency key) and when it was recorded. */

@@ -4,6 +4,7 @@
 // jackson's shapes exactly.
 import type { Change, StoredResource } from '../scim/backend.js'
 import type { ResourceStore } from '../store/types.js'
+import { previousValues, STANDARD_USER_FIELDS } from '../events/previous.js'
 import type { Directory, DirectorySyncEvent, Group, Result, ScimEvent } from '../types.js'
 import { extractStandardUserAttributes, transformEventPayload, type JacksonDirectorySync, type JacksonUser } from './jackson.js'
 
@@ -17,14 +18,25 @@ export function jacksonGroup (group: StoredResource): Group {
   return { id: group.id, name: group.body.displayName as string, raw: { ...group.body, id: group.id } }
 }
 
-/** The event jackson would have sent for a change. */
+/** The event jackson would have sent for a change; an update also says what it changed (`previous`). */
 export function jacksonEvent (directory: Directory, change: Change): DirectorySyncEvent {
-  return transformEventPayload(change.event, {
+  const event = transformEventPayload(change.event, {
     directory,
     user: 'user' in change ? jacksonUser(change.user) : undefined,
     group: 'group' in change ? jacksonGroup(change.group) : undefined
   })
+  if (change.event === 'user.updated') {
+    const [before, after] = [jacksonUser(change.before), jacksonUser(change.user)]
+    const previous = { ...previousValues(before.raw, after.raw), ...previousValues(before, after, STANDARD_USER_FIELDS) }
+    return { ...event, previous } as DirectorySyncEvent
+  }
+  if (change.event === 'group.updated') {
+    const [before, after] = [jacksonGroup(change.before), jacksonGroup(change.group)]
+    return { ...event, previous: { ...previousValues(before.raw, after.raw), ...previousValues(before, after, ['name']) } } as DirectorySyncEvent
+  }
+  return event
 }
+
 
 function check<T> (what: string, result: Result<T>): void {
   // A record already gone from jackson's store is what a delete wanted.

@@ -6,8 +6,11 @@ import type { Member, ResourceStore, StoredResource } from '../store/types.js'
 import type { Directory, EventCallback, ScimEvent } from '../types.js'
 
 export type Change =
-  | { event: 'user.created' | 'user.updated' | 'user.deleted', user: StoredResource }
-  | { event: 'group.created' | 'group.updated' | 'group.deleted', group: StoredResource }
+  | { event: 'user.created' | 'user.deleted', user: StoredResource }
+  /** `before`: the user as it was, for the event's `previous`. */
+  | { event: 'user.updated', user: StoredResource, before: StoredResource }
+  | { event: 'group.created' | 'group.deleted', group: StoredResource }
+  | { event: 'group.updated', group: StoredResource, before: StoredResource }
   | { event: 'group.user_added' | 'group.user_removed', group: StoredResource, user: StoredResource }
 
 export interface ScimBackend {

@@ -113,7 +113,7 @@ async function changeGroup (
   const { group, events } = await context.backend.write(context.directory, async (store) => {
     let next: Member[] = []
     let current: Member[] = []
-    const { after, changed } = await rewrite(context, store, 'Group', id, async (stored) => {
+    const { before, after, changed } = await rewrite(context, store, 'Group', id, async (stored) => {
       current = await store.members(directoryId, id)
       await pause(current.length)
       const computed = await compute(stored, current)
@@ -121,7 +121,7 @@ async function changeGroup (
       next = computed.members
       return computed.body
     }, groupKeys)
-    const changes: Change[] = changed ? [{ event: 'group.updated', group: after }] : []
+    const changes: Change[] = changed ? [{ event: 'group.updated', group: after, before }] : []
     changes.push(...await applyMembers(context, store, after, current, next))
     return { group: after, changes }
   })

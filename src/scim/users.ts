@@ -73,8 +73,8 @@ export async function patchUser (context: ScimContext, id: string, given: unknow
 }
 
 async function updated (context: ScimContext, store: ResourceStore, id: string, compute: (current: StoredResource) => Json) {
-  const { after, changed } = await rewrite(context, store, 'User', id, compute, userKeys)
-  return { after, changes: changed ? [{ event: 'user.updated', user: after }] as Change[] : [] }
+  const { before, after, changed } = await rewrite(context, store, 'User', id, compute, userKeys)
+  return { after, changes: changed ? [{ event: 'user.updated', user: after, before }] as Change[] : [] }
 }
 
 export async function deleteUser (context: ScimContext, id: string): Promise<Outcome> {
