@@ -84,3 +84,9 @@ export const DecryptionError = createError<[string]>(
   'fastify-directory-sync: a stored value could not be decrypted: %s',
   500
 )
+
+export const HookIdTakenError = createError<[string]>(
+  'FST_DSYNC_HOOK_ID_TAKEN',
+  'fastify-directory-sync: a hook with the id "%s" is already registered; each hook needs an id of its own',
+  500
+)

@@ -4,7 +4,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Value, type ValueError } from '@sinclair/typebox/value'
 import { InvalidOptionError } from './errors.js'
 import type { DeliveryOptions } from './events/dispatcher.js'
-import type { ScimEventHandler } from './types.js'
+import type { HookOptions, ScimEventHandler } from './types.js'
 import { DEFAULT_LIMITS, type Limits } from './scim/limits.js'
 import { DEFAULT_FAIRNESS, type FairnessOptions } from './scim/fairness.js'
 import { DEFAULT_AUTH_FAILURES, type AuthFailureOptions } from './scim/auth-limiter.js'
@@ -52,6 +52,12 @@ export const OptionsSchema = Type.Object({
   noAnalytics: Type.Optional(Type.Literal(true, { description: 'telemetry is never sent by this plugin' })),
   connectTimeout: Type.Optional(Positive('milliseconds registration waits for the database before failing (default 10000)')),
   bodyLimit: Type.Optional(Positive('the largest SCIM request body in bytes; larger ones answer 413 (default 8388608)')),
+  openapi: Type.Optional(Type.Union([
+    Type.Boolean(),
+    Type.Object({
+      securityScheme: Type.Optional(Type.String({ minLength: 1, description: 'the name of a bearer security scheme declared in the host\'s @fastify/swagger options' }))
+    }, { additionalProperties: false })
+  ], { description: 'false leaves the SCIM routes out of @fastify/swagger\'s OpenAPI document (default true); { securityScheme } documents them as requiring it' })),
   limits: Type.Optional(Type.Object({
     operationsPerPatch: Type.Optional(Positive(`operations in one PATCH (default ${DEFAULT_LIMITS.operationsPerPatch})`)),
     valuesPerAttribute: Type.Optional(Positive(`values of one array in a request body, a group's members included (default ${DEFAULT_LIMITS.valuesPerAttribute})`)),
@@ -71,7 +77,14 @@ export const OptionsSchema = Type.Object({
     max: Type.Optional(Positive(`failed authentications per client address in a window before 429 (default ${DEFAULT_AUTH_FAILURES.max})`)),
     windowMs: Type.Optional(Positive(`the window in ms (default ${DEFAULT_AUTH_FAILURES.windowMs})`))
   }, { additionalProperties: false })], { description: 'false turns the limit off' })),
-  onScimEvent: Type.Optional(Type.Function([Type.Any()], Type.Any(), { description: 'called with every provisioning event (jackson\'s event shape)' })),
+  onScimEvent: Type.Optional(Type.Union([
+    Type.Function([Type.Any()], Type.Any()),
+    Type.Object({
+      handler: Type.Function([Type.Any()], Type.Any()),
+      id: Type.Optional(Type.String({ description: 'the hook\'s id in the event queue (see addHook)' })),
+      from: Type.Optional(Type.Union([Type.Literal('now'), Type.Literal('oldest')]))
+    }, { additionalProperties: false })
+  ], { description: 'called with every provisioning event (jackson\'s event shape): a function, or { handler, id?, from? } as addHook takes them' })),
   events: Type.Optional(Type.Object({
     budget: Type.Optional(Type.Integer({ minimum: 0, description: 'ms a SCIM response waits for the onScimEvent handlers (default 3000)' })),
     maxAttempts: Type.Optional(Positive('attempts per event and handler before the event is kept as failed (default 8)')),
@@ -90,7 +103,7 @@ export type RedisDbOptions = Static<typeof RedisDbSchema>
 export type DbOptions = Static<typeof DbOptionsSchema>
 export type DirectorySyncOptions = Omit<Static<typeof OptionsSchema>, 'onScimEvent'> & {
   /** Called with every provisioning event, in order, after the change is stored and before the SCIM response. */
-  onScimEvent?: ScimEventHandler
+  onScimEvent?: ScimEventHandler | (HookOptions & { handler: ScimEventHandler })
 }
 
 /**
@@ -108,11 +121,13 @@ export interface ResolvedOptions {
   samlPath: string
   connectTimeout: number
   bodyLimit: number
+  /** Whether the SCIM routes appear in @fastify/swagger's OpenAPI document. */
+  openapi: boolean | { securityScheme?: string }
   limits: Limits
   fairness: FairnessOptions
   /** undefined: no limit on failed authentication. */
   authFailures: AuthFailureOptions | undefined
-  onScimEvent: ScimEventHandler | undefined
+  onScimEvent: (HookOptions & { handler: ScimEventHandler }) | undefined
   events: DeliveryOptions & { webhookTimeout: number }
 }
 
@@ -164,10 +179,11 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     samlPath: options.samlPath ?? defaults.samlPath,
     connectTimeout: options.connectTimeout ?? defaults.connectTimeout,
     bodyLimit: options.bodyLimit ?? defaults.bodyLimit,
+    openapi: options.openapi ?? true,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     fairness: { ...DEFAULT_FAIRNESS, ...options.fairness },
     authFailures: options.authFailures === false ? undefined : { ...DEFAULT_AUTH_FAILURES, ...options.authFailures },
-    onScimEvent: options.onScimEvent,
+    onScimEvent: typeof options.onScimEvent === 'function' ? { handler: options.onScimEvent } : options.onScimEvent,
     events: resolveEvents(options.events)
   }
 }

@@ -23,7 +23,7 @@ const directorySync: FastifyPluginAsync<DirectorySyncOptions> = async (fastify, 
   const options = resolveOptions(rawOptions)
   if (fastify.hasDecorator('directorySync')) throw new AlreadyRegisteredError()
   const hooks = new HookRegistry(fastify)
-  if (options.onScimEvent !== undefined) hooks.add('onScimEvent', options.onScimEvent)
+  if (options.onScimEvent !== undefined) hooks.add('onScimEvent', options.onScimEvent.handler, options.onScimEvent)
   const engine = await openEngine(options, fastify.log.child({ plugin: 'fastify-directory-sync' }), hooks)
   // The URL of the SCIM routes as served: under the prefix of the context the plugin is registered in
   // too, which Fastify adds to the routes (fastify.prefix here is that context's, the plugin being
@@ -40,7 +40,7 @@ const directorySync: FastifyPluginAsync<DirectorySyncOptions> = async (fastify, 
   fastify.addHook('onClose', () => engine.close())
   const authLimiter = options.authFailures === undefined ? undefined : new FailedAuthLimiter(options.authFailures)
   await fastify.register(scimRoutes, {
-    prefix: options.scimPath, ...options.routes, directory: engine.directory, service, baseUrl, bodyLimit: options.bodyLimit, authLimiter
+    prefix: options.scimPath, ...options.routes, directory: engine.directory, service, baseUrl, bodyLimit: options.bodyLimit, authLimiter, openapi: options.openapi
   })
 }
 

@@ -151,10 +151,21 @@ export interface FailedDelivery {
 /** An onScimEvent handler; `this` is the Fastify instance the plugin is registered on. */
 export type ScimEventHandler = (this: FastifyInstance, event: ScimEvent) => void | Promise<void>
 
+/**
+ * A hook's identity and start: `id` keeps its cursors and failed deliveries under that name (stable
+ * across restarts whatever the registration order; a second hook with the same id throws
+ * FST_DSYNC_HOOK_ID_TAKEN); `from` is where it starts the first time its id is seen: 'now' (default,
+ * the events recorded from then on) or 'oldest' (every event still kept).
+ */
+export interface HookOptions {
+  id?: string
+  from?: 'now' | 'oldest'
+}
+
 /** `app.directorySync`: every method is safe to call concurrently, for any mix of directories. */
 export interface DirectorySyncController {
   /** Adds an onScimEvent handler (the only hook); handlers run in registration order. */
-  addHook(name: 'onScimEvent', handler: ScimEventHandler): void
+  addHook(name: 'onScimEvent', handler: ScimEventHandler, options?: HookOptions): void
   events: {
     /** Deliveries given up on after their last attempt, for one handler or all. */
     failed(handler?: string): Promise<Result<FailedDelivery[]>>

@@ -52,6 +52,7 @@ t.test('defaults', async (t) => {
     samlPath: '/api/oauth/saml',
     connectTimeout: 10_000,
     bodyLimit: 8_388_608,
+    openapi: true,
     limits: {
       operationsPerPatch: 1000,
       valuesPerAttribute: 50_000,

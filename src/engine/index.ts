@@ -59,7 +59,7 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     // jackson's copy is kept from the queue too, so that a crash after a commit cannot leave it behind;
     // nothing on the wire or in the controller reads it, so no response waits for it.
     dispatcher.add(JACKSON_HANDLER, (event) => run(event.directory_id, (set) => mirrorEvent(set, event)), false, true)
-    hooks.each((key, handler) => dispatcher.add(key, handler, true))
+    hooks.each((hook) => dispatcher.add(hook.key, hook.run, true, false, hook.from))
     dispatcher.add(WEBHOOK_HANDLER, webhookHandler((id) => directories.get(id), options.events.webhookTimeout), false)
     await dispatcher.start()
 
@@ -99,7 +99,7 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     return {
       controller: {
         ...controller,
-        addHook: (name, handler) => hooks.add(name, handler),
+        addHook: (name, handler, hookOptions) => hooks.add(name, handler, hookOptions),
         resync: async (directoryId) => {
           const found = await directories.get(directoryId)
           if (found.error !== null) return found

@@ -37,7 +37,6 @@ export function jacksonEvent (directory: Directory, change: Change): DirectorySy
   return event
 }
 
-
 function check<T> (what: string, result: Result<T>): void {
   // A record already gone from jackson's store is what a delete wanted.
   if (result.error !== null && result.error.code !== 404) throw new Error(`jackson could not ${what}: ${result.error.message}`)

@@ -88,10 +88,13 @@ export class Dispatcher {
    * `awaited`: a SCIM response waits (within the budget) for this handler; webhooks are not awaited.
    * `usesDatabase`: the handler writes to the plugin's database (jackson's copy), so any connection
    * failure of it is an outage; of another handler, only the plugin's own FST_DSYNC_DB_UNAVAILABLE is.
+   * `from`: where the key starts the first time it is registered.
    */
-  add (key: string, run: Run, awaited: boolean, usesDatabase = false): void {
+  add (key: string, run: Run, awaited: boolean, usesDatabase = false, from: 'now' | 'oldest' = 'now'): void {
     this.handlers.set(key, { run, group: awaited ? 'awaited' : 'background', usesDatabase })
-    const registering = this.queue.registerHandler(key, Date.now())
+    // The first registration of a key decides where it starts: after the events recorded so far, or
+    // with the oldest kept (since 0).
+    const registering = this.queue.registerHandler(key, from === 'oldest' ? 0 : Date.now())
     registering.catch((err) => this.log.error({ err, handler: key }, 'registering an event handler failed'))
     this.registering.push(registering)
   }

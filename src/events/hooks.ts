@@ -1,33 +1,49 @@
 // The onScimEvent hook registry (mercurius' `app.graphql.addHook` is the model): Fastify's own addHook
 // refuses names it does not know, so the plugin keeps its own. Handlers run in registration order with
-// `this` bound to the Fastify instance. A handler's delivery state is kept under its key,
-// `onScimEvent#<n>` by registration order, so a handler keeps its place in the queue across restarts as
-// long as handlers are registered in the same order.
+// `this` bound to the Fastify instance. A handler's delivery state is kept under its key: the id it was
+// given, or else `onScimEvent#<n>` by the order of the unnamed hooks, which keeps its place in the
+// queue across restarts only as long as they are registered in the same order.
 import type { FastifyInstance } from 'fastify'
-import { HookNotSupportedError, InvalidOptionError } from '../errors.js'
-import type { ScimEvent } from '../types.js'
+import { HookIdTakenError, HookNotSupportedError, InvalidOptionError } from '../errors.js'
+import type { HookOptions, ScimEvent } from '../types.js'
+
+type HookStart = NonNullable<HookOptions['from']>
 
 export const HOOK_NAMES = ['onScimEvent'] as const
 
+// Ids are the handlers' keys in the queue: the plugin's own handlers and the unnamed hooks' keys are taken.
+const RESERVED = new Set(['jackson', 'webhook'])
+const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/
+
+export interface Hook { key: string, run: (event: ScimEvent) => Promise<void>, from: HookStart }
+
 export class HookRegistry {
-  private readonly hooks: Array<{ key: string, run: (event: ScimEvent) => Promise<void> }> = []
-  private readonly listeners: Array<(key: string, run: (event: ScimEvent) => Promise<void>) => void> = []
+  private readonly hooks: Hook[] = []
+  private readonly listeners: Array<(hook: Hook) => void> = []
+  private unnamed = 0
 
   constructor (private readonly instance: FastifyInstance) {}
 
-  add (name: string, handler: unknown): void {
+  add (name: string, handler: unknown, options: HookOptions = {}): void {
     if (!(HOOK_NAMES as readonly string[]).includes(name)) throw new HookNotSupportedError(name, HOOK_NAMES.join(', '))
     if (typeof handler !== 'function') throw new InvalidOptionError(name, 'a hook must be a function')
-    const key = `${name}#${this.hooks.length}`
+    const { id, from = 'now' } = options
+    if (from !== 'now' && from !== 'oldest') throw new InvalidOptionError(`${name} from`, `expected 'now' or 'oldest', got ${JSON.stringify(from)}`)
+    if (id !== undefined && (typeof id !== 'string' || !ID.test(id) || RESERVED.has(id) || id.startsWith(`${name}#`))) {
+      throw new InvalidOptionError(`${name} id`, `expected 1 to 100 letters, digits, '.', '_', ':' or '-' (not 'jackson', 'webhook' or '${name}#n'), got ${JSON.stringify(id)}`)
+    }
+    // Unnamed hooks count among themselves, so that naming one hook does not move the others' keys.
+    const key = id ?? `${name}#${this.unnamed++}`
+    if (this.hooks.some((hook) => hook.key === key)) throw new HookIdTakenError(key)
     const bound = handler.bind(this.instance) as (event: ScimEvent) => unknown
-    const run = async (event: ScimEvent) => { await bound(event) }
-    this.hooks.push({ key, run })
-    for (const listener of this.listeners) listener(key, run)
+    const hook: Hook = { key, run: async (event: ScimEvent) => { await bound(event) }, from }
+    this.hooks.push(hook)
+    for (const listener of this.listeners) listener(hook)
   }
 
   /** Calls `listener` for every hook, now and as they are added. */
-  each (listener: (key: string, run: (event: ScimEvent) => Promise<void>) => void): void {
-    for (const hook of this.hooks) listener(hook.key, hook.run)
+  each (listener: (hook: Hook) => void): void {
+    for (const hook of this.hooks) listener(hook)
     this.listeners.push(listener)
   }
 

@@ -5,14 +5,28 @@
 
 type Json = Record<string, unknown>
 
+// With a stack of its own, not recursion: a resource stored before the nesting limit existed may be
+// nested thousands of levels deep.
 function deepEqual (a: unknown, b: unknown): boolean {
-  if (a === b) return true
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
-  if (Array.isArray(a) !== Array.isArray(b)) return false
-  if (Array.isArray(a)) return a.length === (b as unknown[]).length && a.every((item, i) => deepEqual(item, (b as unknown[])[i]))
-  const keys = Object.keys(a)
-  if (keys.length !== Object.keys(b).length) return false
-  return keys.every((key) => Object.prototype.hasOwnProperty.call(b, key) && deepEqual((a as Json)[key], (b as Json)[key]))
+  const pending: Array<[unknown, unknown]> = [[a, b]]
+  while (pending.length > 0) {
+    const [x, y] = pending.pop()!
+    if (x === y) continue
+    if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false
+    if (Array.isArray(x) !== Array.isArray(y)) return false
+    if (Array.isArray(x)) {
+      if (x.length !== (y as unknown[]).length) return false
+      x.forEach((item, i) => pending.push([item, (y as unknown[])[i]]))
+      continue
+    }
+    const keys = Object.keys(x)
+    if (keys.length !== Object.keys(y).length) return false
+    for (const key of keys) {
+      if (!Object.prototype.hasOwnProperty.call(y, key)) return false
+      pending.push([(x as Json)[key], (y as Json)[key]])
+    }
+  }
+  return true
 }
 
 /** The former values of the top-level attributes of `before` and `after` that differ. */

@@ -1,7 +1,6 @@
 // The SCIM routes, encapsulated under the SCIM base path: content types, bearer auth before any body is
 // parsed, discovery, and the Users/Groups resources, whose requests go to the SCIM operations.
-import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
-import { Type } from '@sinclair/typebox'
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, FastifySchemaCompiler } from 'fastify'
 import type { Directory, Result } from '../types.js'
 import { DatabaseUnavailableError } from '../errors.js'
 import type { FailedAuthLimiter } from './auth-limiter.js'
@@ -12,10 +11,8 @@ import { jsonDepthExceeds } from './limits.js'
 import { isLarge, serializeInSlices } from './serialize.js'
 import { runScim, type ScimCall, type ScimMethod, type ScimService } from './operations.js'
 import type { ListParams } from './query.js'
-import { DirectoryParams, ListQuery, ListResponse, ResourceParams } from './schemas.js'
-
-// A resource as answered: `attributes` may leave out anything but id and schemas, so nothing else is required.
-const ResourceOut = Type.Object({ schemas: Type.Optional(Type.Array(Type.String())), id: Type.Optional(Type.String()) }, { additionalProperties: true })
+import { DirectoryParams, ListQuery, QueryOf, ResourceParams } from './schemas.js'
+import { discoveryDocs, resourceDocs } from './openapi.js'
 
 export interface ScimRoutesOptions {
   /** The directory a request names (for its token and state). */
@@ -27,6 +24,11 @@ export interface ScimRoutesOptions {
   bodyLimit: number
   /** The SCIM base URL without the directory id, e.g. https://app.example.com/api/scim/v2.0 */
   baseUrl: string
+  /**
+   * false: every SCIM route is left out of @fastify/swagger's OpenAPI document (default true);
+   * { securityScheme }: documented as requiring that scheme (one the host declares, { type: 'http', scheme: 'bearer' }).
+   */
+  openapi?: boolean | { securityScheme?: string }
 }
 
 declare module 'fastify' {
@@ -44,9 +46,26 @@ const EXPENSIVE_BODY_BYTES = 64 * 1024
 type Params = { directoryId: string, id?: string, name?: string }
 type ResourceMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
+type Handler = (request: any, reply: FastifyReply) => unknown
+/** The operations of one path, by method: their schema (which documents them too) and handler. */
+type Operations = Partial<Record<ResourceMethod, { schema: FastifySchema, handler: Handler }>>
 
-export async function scimRoutes (fastify: FastifyInstance, { directory, service, baseUrl, bodyLimit, authLimiter }: ScimRoutesOptions): Promise<void> {
+export async function scimRoutes (fastify: FastifyInstance, { directory, service, baseUrl, bodyLimit, authLimiter, openapi = true }: ScimRoutesOptions): Promise<void> {
   const { jsonDepth } = service.limits
+  // The route schemas document the SCIM protocol in @fastify/swagger's OpenAPI document (openapi.ts),
+  // but the responses and the request bodies of this scope are what they were without them:
+  // - a response is serialized with JSON.stringify, as Fastify does for a status without a schema,
+  //   never through the documenting schema (fast-json-stringify would drop or coerce what it does not
+  //   describe). A string the handler already serialized is sent as it is, as before;
+  // - a request body is not validated, nor coerced, by Fastify: see bodyLeftAlone.
+  fastify.setSerializerCompiler(() => (data) => JSON.stringify(data))
+  const validatorCompiler = bodyLeftAlone(fastify)
+  // Hidden from the document: the 405 answers, the other spellings, what answers 501; every route with openapi: false.
+  // A security requirement names a scheme of the host's document: @fastify/swagger fails to build a
+  // document that names one it does not declare, so only a scheme the host names is used.
+  const scheme = typeof openapi === 'object' ? openapi.securityScheme : undefined
+  const documenting = scheme === undefined ? {} : { security: [{ [scheme]: [] }] }
+  const register = (path: string, operations: Operations, hide = false) => route(fastify, path, operations, validatorCompiler, hide || openapi === false, documenting)
   fastify.removeAllContentTypeParsers()
   fastify.addContentTypeParser(['application/json', 'application/scim+json'], { parseAs: 'string', bodyLimit }, (_request, body, done) => {
     if (body === '') return done(null, undefined)
@@ -91,20 +110,26 @@ export async function scimRoutes (fastify: FastifyInstance, { directory, service
   fastify.addHook('onResponse', async (request) => { request.scimSlot?.() })
 
   const base = (request: FastifyRequest<{ Params: Params }>) => `${baseUrl}/${request.params.directoryId}`
-  const discovery = (path: string, handler: (request: FastifyRequest<{ Params: Params }>) => unknown) => {
-    route(fastify, path, ['GET'], {}, async (request, reply) => {
-      const body = handler(request)
-      if (body === undefined) return sendScimError(reply, 404, `${request.params.name ?? request.params.id} is not known here`)
-      return reply.type(SCIM_CONTENT_TYPE).send(body)
+  const discovery = (path: string, schema: FastifySchema, handler: (request: FastifyRequest<{ Params: Params }>) => unknown) => {
+    register(path, {
+      GET: {
+        schema,
+        handler: async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+          const body = handler(request)
+          if (body === undefined) return sendScimError(reply, 404, `${request.params.name ?? request.params.id} is not known here`)
+          return reply.type(SCIM_CONTENT_TYPE).send(body)
+        }
+      }
     })
   }
-  discovery('/:directoryId/ServiceProviderConfig', (request) => serviceProviderConfig(base(request)))
-  discovery('/:directoryId/ResourceTypes', (request) => listResponse(resourceTypes(base(request))))
-  discovery('/:directoryId/ResourceTypes/:name', (request) => resourceType(base(request), request.params.name!))
-  discovery('/:directoryId/Schemas', (request) => listResponse(schemas(base(request))))
-  discovery('/:directoryId/Schemas/:name', (request) => schema(base(request), request.params.name!))
-  for (const path of ['/:directoryId/Me', '/:directoryId/Bulk']) {
-    fastify.route({ method: [...ALL_METHODS], url: path, handler: (_request, reply) => sendScimError(reply, 501, 'Not implemented') })
+  discovery('/:directoryId/ServiceProviderConfig', discoveryDocs.ServiceProviderConfig(), (request) => serviceProviderConfig(base(request)))
+  discovery('/:directoryId/ResourceTypes', discoveryDocs.ResourceTypes(), (request) => listResponse(resourceTypes(base(request))))
+  discovery('/:directoryId/ResourceTypes/:name', discoveryDocs.ResourceType(), (request) => resourceType(base(request), request.params.name!))
+  discovery('/:directoryId/Schemas', discoveryDocs.Schemas(), (request) => listResponse(schemas(base(request))))
+  discovery('/:directoryId/Schemas/:name', discoveryDocs.Schema(), (request) => schema(base(request), request.params.name!))
+  // /Me, /Bulk and the search at the root (RFC 7644 §3.4.3) are not implemented.
+  for (const path of ['/:directoryId/Me', '/:directoryId/Bulk', '/:directoryId/.search']) {
+    fastify.route({ method: [...ALL_METHODS], url: path, schema: hidden(), handler: (_request, reply) => sendScimError(reply, 501, 'Not implemented') })
   }
 
   const answer = async (reply: FastifyReply, call: Omit<ScimCall, 'directory' | 'baseUrl' | 'holdsSlot'> & { request: FastifyRequest<{ Params: Params }> }) => {
@@ -117,29 +142,55 @@ export async function scimRoutes (fastify: FastifyInstance, { directory, service
     if (isLarge(result.body)) return reply.type(SCIM_CONTENT_TYPE).send(await serializeInSlices(result.body))
     return reply.type(SCIM_CONTENT_TYPE).send(result.body)
   }
-  const listSchema = { params: DirectoryParams, querystring: ListQuery, response: { 200: ListResponse(ResourceOut) } }
-  const itemSchema = { params: ResourceParams, querystring: ListQuery, response: { 200: ResourceOut, 201: ResourceOut } }
+  // The query strings are checked as before (ListQuery); only a listing's parameters are documented for a listing.
   for (const [collection, kind] of [['Users', 'User'], ['Groups', 'Group']] as const) {
     type Request = FastifyRequest<{ Params: Params, Querystring: ListParams }>
+    const docs = resourceDocs(kind)
+    const collectionHandler = (request: Request, reply: FastifyReply) =>
+      answer(reply, { request, kind, method: request.method as ScimMethod, body: request.body, query: request.query })
+    const itemHandler = (request: Request, reply: FastifyReply) =>
+      answer(reply, { request, kind, method: request.method as ScimMethod, id: request.params.id, body: request.body, query: request.query })
     // Microsoft's collection asks for /users and /Users/ too: the collection answers under those spellings as well.
     for (const path of [collection, collection.toLowerCase(), `${collection}/`, `${collection.toLowerCase()}/`]) {
-      route(fastify, `/:directoryId/${path}`, ['GET', 'POST'], listSchema, (request: Request, reply) =>
-        answer(reply, { request, kind, method: request.method as ScimMethod, body: request.body, query: request.query }))
+      register(`/:directoryId/${path}`, {
+        GET: { schema: { params: DirectoryParams, querystring: ListQuery, ...docs.list() }, handler: collectionHandler },
+        POST: { schema: { params: DirectoryParams, querystring: QueryOf(), ...docs.create() }, handler: collectionHandler }
+      }, path !== collection)
     }
-    route(fastify, `/:directoryId/${collection}/.search`, ['POST'], { params: DirectoryParams, response: listSchema.response }, (request: Request, reply) =>
-      answer(reply, { request, kind, method: 'POST', search: true, body: request.body }))
-    route(fastify, `/:directoryId/${collection}/:id`, ['GET', 'PUT', 'PATCH', 'DELETE'], itemSchema, (request: Request, reply) =>
-      answer(reply, { request, kind, method: request.method as ScimMethod, id: request.params.id, body: request.body, query: request.query }))
+    register(`/:directoryId/${collection}/.search`, {
+      POST: {
+        schema: { params: DirectoryParams, ...docs.search() },
+        handler: (request: Request, reply: FastifyReply) => answer(reply, { request, kind, method: 'POST', search: true, body: request.body })
+      }
+    })
+    register(`/:directoryId/${collection}/:id`, {
+      GET: { schema: { params: ResourceParams, querystring: QueryOf('attributes', 'excludedAttributes'), ...docs.get() }, handler: itemHandler },
+      PUT: { schema: { params: ResourceParams, querystring: QueryOf(), ...docs.replace() }, handler: itemHandler },
+      PATCH: { schema: { params: ResourceParams, querystring: QueryOf(), ...docs.patch() }, handler: itemHandler },
+      DELETE: { schema: { params: ResourceParams, querystring: QueryOf(), ...docs.delete() }, handler: itemHandler }
+    })
   }
 }
 
-// Registers `methods` on `path`, and answers every other method with 405 before any body is parsed.
-function route (fastify: FastifyInstance, path: string, methods: ResourceMethod[], schema: FastifySchema, handler: (request: any, reply: FastifyReply) => unknown) {
-  fastify.route({ method: methods, url: path, schema, handler })
+// Registers the operations of `path`, and answers every other method with 405 before any body is parsed.
+function route (fastify: FastifyInstance, path: string, operations: Operations, validatorCompiler: FastifySchemaCompiler<unknown>, hide: boolean, documenting: FastifySchema) {
+  const methods = Object.keys(operations) as ResourceMethod[]
+  for (const method of methods) {
+    const { schema, handler } = operations[method]!
+    fastify.route({
+      method,
+      url: path,
+      schema: hide ? { ...schema, ...hidden() } : { ...schema, ...documenting },
+      // Only where there is a body schema: the other routes keep this scope's compiler (see bodyLeftAlone).
+      ...(schema.body === undefined ? {} : { validatorCompiler }),
+      handler
+    })
+  }
   const others = ALL_METHODS.filter((m) => !(methods as string[]).includes(m) && !(m === 'HEAD' && methods.includes('GET')))
   fastify.route({
     method: others,
     url: path,
+    schema: hidden(),
     onRequest: (_request, reply, done) => {
       reply.header('Allow', methods.join(', '))
       sendScimError(reply, 405, `Allowed methods: ${methods.join(', ')}`)
@@ -147,6 +198,29 @@ function route (fastify: FastifyInstance, path: string, methods: ResourceMethod[
     },
     handler: () => {}
   })
+}
+
+// @fastify/swagger leaves a route with schema.hide out of its document (its types declare `hide`, but it
+// is only a devDependency here).
+function hidden (): FastifySchema {
+  return { hide: true } as FastifySchema
+}
+
+// The validator compiler of the routes with a body schema. Their body schema documents the body only:
+// dialects.ts normalises each provider's quirks first, and users.ts and groups.ts validate the
+// normalised body, so Fastify's Ajv must neither refuse nor coerce it. Their params and query string
+// are compiled by the compiler Fastify gives the other routes of this scope (its Ajv with the host's
+// ajv options, or the host's own compiler), so that they are checked exactly as before. A route-level
+// compiler rather than setValidatorCompiler: the scope's compiler is the one to delegate to.
+function bodyLeftAlone (fastify: FastifyInstance): FastifySchemaCompiler<unknown> {
+  return (definition) => {
+    if (definition.httpPart === 'body') return () => true
+    // Set up when the first route without a route-level compiler was compiled: GET /Users, registered
+    // before any route with a body.
+    const compiler = fastify.validatorCompiler
+    if (compiler === undefined) throw new Error(`No validator compiler in the SCIM scope yet for ${definition.method} ${definition.url}`)
+    return compiler(definition)
+  }
 }
 
 // Bearer auth in onRequest, before the body is read. An unknown directory answers exactly as a wrong

@@ -183,16 +183,28 @@ export const ScimErrorBody = Type.Object({
 
 // The query string of a listing. Its paging parameters stay text: the operations parse and clamp them
 // (RFC 7644 §3.4.2.4: startIndex < 1 is read as 1, count < 0 as 0).
-export const ListQuery = Type.Object({
-  filter: OptStr(),
+const listQuery = {
+  filter: Type.Optional(Type.String({ description: 'a SCIM filter (RFC 7644 §3.4.2.2), e.g. userName eq "ann@example.com"' })),
   // Integers, parsed by query.ts integerParam: a schema integer (with Ajv's coercion) lets 1e300 through.
   startIndex: Type.Optional(Type.String({ description: 'an integer: the 1-based index of the first result' })),
   count: Type.Optional(Type.String({ description: 'an integer: the most results in a page' })),
-  attributes: OptStr(),
-  excludedAttributes: OptStr(),
-  sortBy: OptStr(),
-  sortOrder: OptStr()
-}, open)
+  attributes: Type.Optional(Type.String({ description: 'comma-separated names of the attributes to return (besides id and schemas)' })),
+  excludedAttributes: Type.Optional(Type.String({ description: 'comma-separated names of attributes to leave out' })),
+  sortBy: Type.Optional(Type.String({ description: 'ignored: sorting is not supported' })),
+  sortOrder: Type.Optional(Type.String({ description: 'ignored: sorting is not supported' }))
+}
+export const ListQuery = Type.Object(listQuery, open)
+
+/**
+ * The query string of an operation that is not a listing: checked exactly as ListQuery (each of its
+ * parameters, when given, is one string), but only `documented` appear in the OpenAPI document, the
+ * others being checked through patternProperties, which @fastify/swagger does not turn into parameters.
+ */
+export function QueryOf<K extends keyof typeof listQuery> (...documented: K[]) {
+  const others = Object.keys(listQuery).filter((name) => !(documented as string[]).includes(name))
+  const properties = Object.fromEntries(documented.map((name) => [name, listQuery[name]])) as Pick<typeof listQuery, K>
+  return Type.Object(properties, { ...open, patternProperties: { [`^(${others.join('|')})$`]: Str() } })
+}
 
 export const DirectoryParams = Type.Object({
   directoryId: Str()

@@ -47,9 +47,9 @@ t.test('rotateToken errors', async (t) => {
 
 t.test('webhook_url must be an http(s) URL', async (t) => {
   const app = await buildApp(t, sqliteFile(t))
-  for (const webhook_url of ['not a url', 'ftp://hooks.example.com/x', 'javascript:alert(1)']) {
-    const created = await app.directorySync.directories.create({ tenant: 'acme', product: 'app', webhook_url, webhook_secret: 's' })
-    t.equal(created.error?.code, 400, `create refuses ${JSON.stringify(webhook_url)}`)
+  for (const url of ['not a url', 'ftp://hooks.example.com/x', 'javascript:alert(1)']) {
+    const created = await app.directorySync.directories.create({ tenant: 'acme', product: 'app', webhook_url: url, webhook_secret: 's' })
+    t.equal(created.error?.code, 400, `create refuses ${JSON.stringify(url)}`)
     t.match(created.error?.message, /webhook_url must be an http or https URL/)
   }
   t.same((await app.directorySync.directories.getAll()).data, [], 'and stored nothing')
