@@ -64,7 +64,7 @@ export async function scimRoutes (fastify: FastifyInstance, { directory, service
   // A security requirement names a scheme of the host's document: @fastify/swagger fails to build a
   // document that names one it does not declare, so only a scheme the host names is used.
   const scheme = typeof openapi === 'object' ? openapi.securityScheme : undefined
-  const documenting = scheme === undefined ? {} : { security: [{ [scheme]: [] }] }
+  const documenting: FastifySchema = scheme === undefined ? {} : { security: [{ [scheme]: [] }] } as FastifySchema
   const register = (path: string, operations: Operations, hide = false) => route(fastify, path, operations, validatorCompiler, hide || openapi === false, documenting)
   fastify.removeAllContentTypeParsers()
   fastify.addContentTypeParser(['application/json', 'application/scim+json'], { parseAs: 'string', bodyLimit }, (_request, body, done) => {
