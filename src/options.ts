@@ -4,6 +4,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Value, type ValueError } from '@sinclair/typebox/value'
 import { InvalidOptionError } from './errors.js'
 import type { DeliveryOptions } from './events/dispatcher.js'
+import type { RetentionOptions } from './events/retention.js'
 import type { HookOptions, ScimEventHandler } from './types.js'
 import { DEFAULT_LIMITS, type Limits } from './scim/limits.js'
 import { DEFAULT_FAIRNESS, type FairnessOptions } from './scim/fairness.js'
@@ -93,7 +94,9 @@ export const OptionsSchema = Type.Object({
     handlerTimeout: Type.Optional(Positive('ms after which a running attempt counts as failed (default 30000)')),
     lease: Type.Optional(Positive('ms a claim on a directory\'s deliveries outlives its holder, which renews it every third of it while it lives (default 3000)')),
     pollInterval: Type.Optional(Positive('ms between looks for events left by other instances or a crash (default 1000)')),
-    webhookTimeout: Type.Optional(Positive('ms a webhook has to answer (default 10000)'))
+    webhookTimeout: Type.Optional(Positive('ms a webhook has to answer (default 10000)')),
+    retention: Type.Optional(Positive('ms events are kept, read or not (default 2592000000: 30 days)')),
+    failedRetention: Type.Optional(Positive('ms a failed delivery, and its event, is kept unless replayed (default 7776000000: 90 days)'))
   }, { additionalProperties: false }))
 }, { additionalProperties: false })
 
@@ -128,7 +131,7 @@ export interface ResolvedOptions {
   /** undefined: no limit on failed authentication. */
   authFailures: AuthFailureOptions | undefined
   onScimEvent: (HookOptions & { handler: ScimEventHandler }) | undefined
-  events: DeliveryOptions & { webhookTimeout: number }
+  events: DeliveryOptions & RetentionOptions & { webhookTimeout: number }
 }
 
 export const defaults = {
@@ -149,7 +152,9 @@ export const defaults = {
     lease: 3000,
     // With the lease, how soon the next process delivers what a crashed one left: within about 4 s.
     pollInterval: 1000,
-    webhookTimeout: 10_000
+    webhookTimeout: 10_000,
+    retention: 30 * 24 * 3_600_000,
+    failedRetention: 90 * 24 * 3_600_000
   }
 } as const
 

@@ -162,11 +162,38 @@ export interface HookOptions {
   from?: 'now' | 'oldest'
 }
 
+export interface EventListParams {
+  /** Only this directory's events. */
+  directoryId?: string
+  /** A cursor from events.list or events.head; without one, from the oldest event kept. */
+  after?: string
+  /** Only these event types. */
+  types?: DirectorySyncEventType[]
+  /** At most this many events (default 100, at most 1,000). */
+  limit?: number
+}
+
+export interface EventPage {
+  events: ScimEvent[]
+  /** Where to go on from: after the last event returned. */
+  after: string
+  /** Whether more events matching the filter come after these. */
+  hasMore: boolean
+}
+
 /** `app.directorySync`: every method is safe to call concurrently, for any mix of directories. */
 export interface DirectorySyncController {
   /** Adds an onScimEvent handler (the only hook); handlers run in registration order. */
   addHook(name: 'onScimEvent', handler: ScimEventHandler, options?: HookOptions): void
   events: {
+    /**
+     * The recorded events in one order across directories (each directory's in its own order), after
+     * a cursor: `after` answered is the cursor after the last event returned (the one given back when
+     * nothing is new). A cursor older than the retention answers error code 410 (cursor_expired).
+     */
+    list(params?: EventListParams): Promise<Result<EventPage>>
+    /** The current position: take it, read a snapshot (users.list, groups.list), then follow events.list({ after }). */
+    head(): Promise<Result<{ after: string }>>
     /** Deliveries given up on after their last attempt, for one handler or all. */
     failed(handler?: string): Promise<Result<FailedDelivery[]>>
     /** Delivers a failed event again (to `handler`, or to every handler it failed for); success removes it from the failed list. */

@@ -8,6 +8,7 @@ import { Dispatcher } from '../events/dispatcher.js'
 import type { HookRegistry } from '../events/hooks.js'
 import { eventsController } from '../events/controller.js'
 import { WEBHOOK_HANDLER, webhookHandler } from '../events/webhooks.js'
+import { RetentionSweeper } from '../events/retention.js'
 import type { ScimBackend } from '../scim/backend.js'
 import type { ResourceStore } from '../store/index.js'
 import type { Directory, DirectorySyncController, GroupMember, Page, Result, ScimEvent } from '../types.js'
@@ -62,6 +63,8 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     hooks.each((hook) => dispatcher.add(hook.key, hook.run, true, false, hook.from))
     dispatcher.add(WEBHOOK_HANDLER, webhookHandler((id) => directories.get(id), options.events.webhookTimeout), false)
     await dispatcher.start()
+    const retention = new RetentionSweeper(opened.events, options.events, log.child({ component: 'events' }))
+    retention.start()
 
     // A write's events (the array the operation passes on to deliver) → the number of the last of them.
     const lastSeqOf = new WeakMap<ScimEvent[], number>()
@@ -112,6 +115,7 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
       async close () {
         if (closed) return
         closed = true
+        await retention.close()
         await dispatcher.close()
         await writes.idle()
         await core.close()

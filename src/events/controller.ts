@@ -1,10 +1,64 @@
 // `directorySync.events`: the deliveries kept as failed after their last attempt, and replaying them.
 import type { EventQueue } from '../store/types.js'
-import type { FailedDelivery, Result, ScimEvent } from '../types.js'
+import type { EventListParams, EventPage, FailedDelivery, Result, ScimEvent } from '../types.js'
 import type { Dispatcher } from './dispatcher.js'
+
+const invalid = (message: string): Result<never> => ({ data: null, error: { message, code: 400 } })
+
+/** A position in the stream, as hosts hold it: opaque, and the same across restarts. */
+export function encodeCursor (position: number): string {
+  return Buffer.from(`v1:${position}`).toString('base64url')
+}
+
+function decodeCursor (cursor: string): number | null {
+  const match = /^v1:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))
+  return match === null ? null : Number(match[1])
+}
+
+const DEFAULT_LIMIT = 100
+const MAX_LIMIT = 1000
 
 export function eventsController (queue: EventQueue, dispatcher: Dispatcher) {
   return {
+    /**
+     * The events after `after` (from the oldest kept without it), across directories or of one, of
+     * some types, in the stream's order; `after` answered is the position after the last event
+     * returned (the one given when none is).
+     */
+    async list ({ directoryId, after, types, limit = DEFAULT_LIMIT }: EventListParams = {}): Promise<Result<EventPage>> {
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) return invalid(`limit must be an integer from 1 to ${MAX_LIMIT}`)
+      const trimmed = await queue.trimmedTo()
+      let start = trimmed
+      if (after !== undefined) {
+        const position = typeof after === 'string' ? decodeCursor(after) : null
+        if (position === null) return invalid('after is not a cursor this plugin gave')
+        // Events past this cursor were removed by retention: following on would skip them silently.
+        if (position < trimmed) return { data: null, error: { message: 'cursor_expired: events after this cursor were removed by retention; take a new snapshot and start from events.head()', code: 410 } }
+        start = position
+      }
+      const wanted = types === undefined ? undefined : new Set<string>(types)
+      await queue.head() // numbers what was committed since the last call
+      const found: Array<{ position: number, event: ScimEvent }> = []
+      let from = start
+      for (;;) {
+        const batch = await queue.read(from, Math.max(limit + 1, 100), directoryId)
+        for (const { position, event } of batch) {
+          const payload = event.payload as unknown as ScimEvent
+          if (wanted === undefined || wanted.has(payload.event)) found.push({ position, event: payload })
+        }
+        if (batch.length === 0 || found.length > limit) break
+        from = batch[batch.length - 1].position
+      }
+      const page = found.slice(0, limit)
+      return {
+        data: { events: page.map((entry) => entry.event), after: encodeCursor(page.length === 0 ? start : page[page.length - 1].position), hasMore: found.length > limit },
+        error: null
+      }
+    },
+    /** The current position: events.list({ after }) from it answers only what comes next. */
+    async head (): Promise<Result<{ after: string }>> {
+      return { data: { after: encodeCursor(await queue.head()) }, error: null }
+    },
     async failed (handler?: string): Promise<Result<FailedDelivery[]>> {
       const failures = await queue.failures(handler)
       return {

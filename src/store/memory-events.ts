@@ -15,6 +15,10 @@ export class MemoryEventQueue implements EventQueue {
   private readonly handlers = new Map<string, number>()
   private readonly cursors = new Map<string, CursorState>()
   private readonly failed = new Map<string, FailedDelivery>()
+  // The stream across directories: one process records in order, so a position is given at once.
+  private stream: Array<{ position: number, event: RecordedEvent }> = []
+  private streamHead = 0
+  private trimmed = 0
 
   record (directoryId: string, events: Array<{ id: string, payload: Record<string, unknown>, createdAt: number }>): RecordedEvent[] {
     let list = this.events.get(directoryId)
@@ -23,6 +27,7 @@ export class MemoryEventQueue implements EventQueue {
       const recorded = { ...event, directoryId, seq: list.length + 1 }
       list.push(recorded)
       this.byId.set(event.id, recorded)
+      this.stream.push({ position: ++this.streamHead, event: recorded })
       return recorded
     })
   }
@@ -86,6 +91,41 @@ export class MemoryEventQueue implements EventQueue {
   async release (directoryId: string, handler: string, owner: string): Promise<void> {
     const cursor = this.cursors.get(`${directoryId}\u0000${handler}`)
     if (cursor?.owner === owner) Object.assign(cursor, { owner: null, leaseUntil: 0 })
+  }
+
+  async head (): Promise<number> {
+    return this.streamHead
+  }
+
+  async read (after: number, limit: number, directoryId?: string): Promise<Array<{ position: number, event: RecordedEvent }>> {
+    const out: Array<{ position: number, event: RecordedEvent }> = []
+    for (const entry of this.stream) {
+      if (out.length >= limit) break
+      if (entry.position > after && (directoryId === undefined || entry.event.directoryId === directoryId)) out.push(entry)
+    }
+    return out
+  }
+
+  async trimmedTo (): Promise<number> {
+    return this.trimmed
+  }
+
+  async trim (cutoff: number, failedCutoff: number): Promise<number> {
+    for (const [key, failure] of this.failed) if (failure.failedAt < failedCutoff) this.failed.delete(key)
+    const needed = new Set([...this.failed.values()].map((failure) => failure.event.id))
+    const kept: typeof this.stream = []
+    let removed = 0
+    for (const entry of this.stream) {
+      if (entry.event.createdAt < cutoff && !needed.has(entry.event.id)) {
+        this.trimmed = Math.max(this.trimmed, entry.position)
+        this.byId.delete(entry.event.id)
+        removed++
+      } else {
+        kept.push(entry)
+      }
+    }
+    this.stream = kept
+    return removed
   }
 
   async failures (handler?: string): Promise<FailedDelivery[]> {

@@ -24,7 +24,9 @@ export const MIGRATIONS = [
   // Unique name keys folded with keys.ts foldKey (NFC, then case folding) instead of toLowerCase().
   { version: 2, name: 'fold name keys' },
   // Where the database records its settings, such as the fingerprint of its encryption key (encryption.ts).
-  { version: 3, name: 'settings' }
+  { version: 3, name: 'settings' },
+  // Every event's place in the one stream across directories that events.list follows (sql-stream.ts).
+  { version: 4, name: 'event stream positions' }
 ] as const satisfies readonly Migration[]
 
 export type MigrationVersion = typeof MIGRATIONS[number]['version']

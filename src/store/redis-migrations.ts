@@ -28,7 +28,8 @@ type Step = (client: Client, log: MigrationLogger) => Promise<void>
 const STEPS: Record<MigrationVersion, Step> = {
   1: async () => {}, // keys need no creating
   2: foldNameKeys,
-  3: async () => {} // the settings hash needs no creating
+  3: async () => {}, // the settings hash needs no creating
+  4: async () => {} // events are not stored in Redis (memory-events.ts numbers its stream itself)
 }
 
 /** The Redis database of `client` as the runner sees it. */

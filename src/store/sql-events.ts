@@ -5,6 +5,7 @@
 // would skip the earlier one for ever).
 import { chunked, insertIgnore, type Executor } from './sql-client.js'
 import type { Codec } from './codec.js'
+import { readStream, sequence, trim, trimmedTo } from './sql-stream.js'
 import type { Cursor, EventQueue, FailedDelivery, RecordedEvent } from './types.js'
 
 const EVENTS = 'dsync_events'
@@ -65,7 +66,28 @@ export class SqlEventQueue implements EventQueue {
   // Cursors known to exist: rows are never deleted, so once seen they need no look-up again.
   private readonly knownCursors = new Set<string>()
 
-  constructor (private readonly db: Executor, private readonly codec: Codec) {}
+  /**
+   * `db`: where cursors are kept (on PostgreSQL, connections that do not wait for the disk); `durable`:
+   * where the stream's positions are given, which must never be lost once read (sql-stream.ts).
+   */
+  constructor (private readonly db: Executor, private readonly codec: Codec, private readonly durable: Executor = db) {}
+
+  head (): Promise<number> {
+    return sequence(this.durable)
+  }
+
+  async read (after: number, limit: number, directoryId?: string): Promise<Array<{ position: number, event: RecordedEvent }>> {
+    const rows = await readStream(this.durable, after, limit, directoryId)
+    return rows.map((row) => ({ position: Number(row.stream_pos), event: fromRow(row, this.codec) }))
+  }
+
+  trimmedTo (): Promise<number> {
+    return trimmedTo(this.durable)
+  }
+
+  trim (cutoff: number, failedCutoff: number): Promise<number> {
+    return trim(this.durable, cutoff, failedCutoff)
+  }
 
   async registerHandler (handler: string, now: number): Promise<void> {
     await this.db.query(insertIgnore(this.db.dialect, HANDLERS, ['handler', 'since']), [handler, now])

@@ -50,7 +50,33 @@ const STEPS: Record<MigrationVersion, Step> = {
     for (const statement of initialTables(run.dialect)) await run.query(statement)
   },
   2: foldNameKeys,
-  3: async (run) => { await run.query(SETTINGS_TABLE) }
+  3: async (run) => { await run.query(SETTINGS_TABLE) },
+  4: streamPositions
+}
+
+/**
+ * Migration 4: dsync_events.stream_pos, the event's place in the stream across directories, given after
+ * the commit by the sequencer (sql-stream.ts); null until then. Existing events are left null: the
+ * sequencer numbers them first. Idempotent (MySQL runs a step again after a cut).
+ */
+async function streamPositions (run: Run): Promise<void> {
+  if (!await columnExists(run, 'dsync_events', 'stream_pos')) await run.query('ALTER TABLE dsync_events ADD COLUMN stream_pos BIGINT NULL')
+  if (run.dialect === 'mysql') {
+    const { rows } = await run.query('SELECT 1 AS found FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = \'dsync_events\' AND index_name = \'dsync_events_stream\'')
+    if (rows.length === 0) await run.query('CREATE UNIQUE INDEX dsync_events_stream ON dsync_events (stream_pos)')
+  } else {
+    await run.query('CREATE UNIQUE INDEX IF NOT EXISTS dsync_events_stream ON dsync_events (stream_pos)')
+  }
+}
+
+const COLUMN_EXISTS: Record<Dialect, string> = {
+  sqlite: 'SELECT 1 AS found FROM pragma_table_info(?) WHERE name = ?',
+  postgres: 'SELECT 1 AS found FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?',
+  mysql: 'SELECT 1 AS found FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = ?'
+}
+
+async function columnExists (run: Run, table: string, column: string): Promise<boolean> {
+  return (await run.query(COLUMN_EXISTS[run.dialect], [table, column])).rows.length > 0
 }
 
 /** Migration 3: the database's settings, a name and a value each (encryption.ts keeps its fingerprint there). */

@@ -115,7 +115,7 @@ export async function openSqlStorage (connection: SqlConnection, { serialLock, l
   const cursors = outsideOf(bookkeeping)
   return {
     resources: new SqlStore(outside, codec),
-    events: serialLock === undefined ? new SqlEventQueue(cursors, codec) : serialised(new SqlEventQueue(cursors, codec), serialLock),
+    events: serialLock === undefined ? new SqlEventQueue(cursors, codec, outside) : serialised(new SqlEventQueue(cursors, codec, outside), serialLock),
     atomically: (directoryId, fn) => client.transaction(async (query) => {
       const executor = inside(client, query)
       let head: number | undefined

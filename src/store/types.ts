@@ -137,6 +137,20 @@ export interface EventQueue {
   /** Records a failed attempt and when to try again. */
   retryLater(directoryId: string, handler: string, owner: string, attempts: number, nextAttemptAt: number, error: string): Promise<void>
   release(directoryId: string, handler: string, owner: string): Promise<void>
+  /**
+   * The stream across directories (events.list): gives positions to the events committed without one,
+   * and answers the highest position given.
+   */
+  head(): Promise<number>
+  /** The events after stream position `after`, in stream order, at most `limit`, of one directory if given. */
+  read(after: number, limit: number, directoryId?: string): Promise<Array<{ position: number, event: RecordedEvent }>>
+  /** The highest stream position removed by retention (0: none). */
+  trimmedTo(): Promise<number>
+  /**
+   * Removes the events recorded before `cutoff` (ms) that no kept failure needs, and the failures
+   * recorded before `failedCutoff`; answers how many events were removed.
+   */
+  trim(cutoff: number, failedCutoff: number): Promise<number>
   failures(handler?: string): Promise<FailedDelivery[]>
   removeFailure(eventId: string, handler: string): Promise<void>
   event(eventId: string): Promise<RecordedEvent | null>
