@@ -60,6 +60,12 @@ echo "--- runtime: ESM and CommonJS consumers"
 (cd "$consumer" && node esm.mjs) && pass "ESM consumer (esm.mjs): register, directory, SCIM POST /Users 201" || fail "ESM consumer (esm.mjs)"
 (cd "$consumer" && node cjs.cjs) && pass "CommonJS consumer (cjs.cjs): register, directory, SCIM POST /Users 201" || fail "CommonJS consumer (cjs.cjs)"
 
+echo "--- the installed command line"
+cli_db="$work/cli.db"
+(cd "$consumer" && ./node_modules/.bin/fastify-directory-sync directories create --db "$cli_db" --external-url http://127.0.0.1:3000 --tenant t --product p --json > "$work/cli.json") \
+  && node -e "const d = JSON.parse(require('fs').readFileSync('$work/cli.json', 'utf8')); if (!String(d.scim?.endpoint ?? d.directory?.scim?.endpoint).startsWith('http://127.0.0.1:3000/api/scim/v2.0/')) process.exit(1)" \
+  && pass "bin fastify-directory-sync: directories create --json against a sqlite file" || fail "bin fastify-directory-sync"
+
 echo "--- types: strict .mts and .cts consumers, TypeScript 5.9 and 7.0"
 for ts in typescript5 typescript7; do
   tsc="$consumer/node_modules/$ts/bin/tsc"
