@@ -8,7 +8,7 @@ import { joinPaths } from '../options.js'
 import { presentingEndpoints } from '../scim/endpoints.js'
 import { openCore, type CoreOptions } from './core.js'
 import { DirectoryCache } from './directory-cache.js'
-import { buildController } from './index.js'
+import { buildController } from './controller.js'
 
 export interface DirectoryAdmin extends Pick<DirectorySyncController, 'directories' | 'providers' | 'users' | 'groups'> {
   close(): Promise<void>

@@ -1,5 +1,6 @@
-// The engine: the plugin's only door to jackson. It opens (or shares) the database, builds confined
-// sets of jackson's directory-sync objects, and exposes them as the `directorySync` controller.
+// The engine, as the plugin runs it: what every user opens (core.ts), the controller's operations
+// (controller.ts), and here the wiring of what only a server does: the SCIM write path, event delivery
+// (dispatcher, hooks, webhooks, jackson's copy) and retention.
 import type { FastifyBaseLogger } from 'fastify'
 import { ClosedError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
@@ -10,13 +11,13 @@ import { eventsController } from '../events/controller.js'
 import { WEBHOOK_HANDLER, webhookHandler } from '../events/webhooks.js'
 import { RetentionSweeper } from '../events/retention.js'
 import type { ScimBackend } from '../scim/backend.js'
-import type { ResourceStore } from '../store/index.js'
-import type { Directory, DirectorySyncController, GroupMember, Page, Result, ScimEvent } from '../types.js'
+import type { Directory, DirectorySyncController, Result, ScimEvent } from '../types.js'
 import { Lanes, Mutex } from './confinement.js'
 import { openCore } from './core.js'
-import { rotateScimSecret, type JacksonDirectorySync } from './jackson.js'
+import { buildController } from './controller.js'
+import type { JacksonDirectorySync } from './jackson.js'
 import { DirectoryCache } from './directory-cache.js'
-import { JACKSON_HANDLER, jacksonEvent, jacksonGroup, jacksonUser, mirrorEvent, resyncDirectory } from './mirror.js'
+import { JACKSON_HANDLER, jacksonEvent, mirrorEvent, resyncDirectory } from './mirror.js'
 
 /** Lanes per registration where the database takes concurrent calls (PostgreSQL, MySQL, Redis, mem). */
 const PARALLEL_LANES = 4
@@ -124,94 +125,5 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
   } catch (err) {
     await core.close()
     throw err
-  }
-}
-
-type Run = <R>(key: string | undefined, fn: (set: JacksonDirectorySync) => Promise<R>) => Promise<R>
-
-const notFound = (what: string): Result<never> => ({ data: null, error: { message: `${what} not found`, code: 404 } })
-const badRequest = (message: string): Result<never> => ({ data: null, error: { message, code: 400 } })
-
-/** A webhook_url given to create or update must be an http(s) URL ('' removes the webhook). */
-function badWebhook (params: { webhook_url?: string }): Result<never> | null {
-  const url = params.webhook_url
-  if (url === undefined || url === '') return null
-  try {
-    const { protocol } = new URL(url)
-    if (protocol === 'http:' || protocol === 'https:') return null
-  } catch {}
-  return badRequest(`webhook_url must be an http or https URL, got ${JSON.stringify(url)}`)
-}
-
-export function buildController (
-  run: Run, providers: Record<string, string>, store: ResourceStore, pageLimit: number, cache: DirectoryCache
-): Omit<Engine['controller'], 'addHook' | 'events' | 'resync'> {
-  // Users and groups are read from the plugin's store, which answers the wire too: what a host reads is
-  // what the identity provider last wrote (jackson's copy follows through the event queue).
-  const inDirectory = <T>(directoryId: string, fn: () => Promise<Result<T>>) =>
-    cache.get(directoryId).then((directory) => directory.error ? directory : fn())
-  const window = (page: Page) => ({ offset: Math.max(page.pageOffset ?? 0, 0), limit: Math.min(Math.max(page.pageLimit ?? pageLimit, 0), pageLimit) })
-  const found = <T>(what: string, value: T | null): Result<T> => value === null ? notFound(what) : { data: value, error: null }
-
-  return {
-    directories: {
-      create: (params) => run(undefined, async (set) => {
-        const refused = badWebhook(params)
-        if (refused !== null) return refused
-        const created = await set.directories.create(params)
-        if (created.data !== null) cache.forget(created.data.id) // in case its id was asked for (and cached as unknown) before
-        return created
-      }),
-      get: (id) => run(id, (set) => set.directories.get(id)),
-      update: (id, params) => run(id, async (set) => {
-        // jackson answers an unknown id with a 500 ("Cannot read properties of undefined").
-        const existing = await set.directories.get(id)
-        if (existing.error) return existing
-        const refused = badWebhook(params)
-        if (refused !== null) return refused
-        const updated = await set.directories.update(id, params)
-        cache.forget(id) // after the write: a lookup during it may have cached the old directory
-        return updated
-      }),
-      rotateToken: (id) => run(id, async (set) => {
-        const existing = await set.directories.get(id)
-        if (existing.error) return existing
-        if (!existing.data.scim.path) return badRequest(`The directory ${id} is not a SCIM directory (type ${existing.data.type}): it has no token`)
-        if (!await rotateScimSecret(set.directories, id)) return notFound('Directory')
-        cache.forget(id) // this process refuses the old token at once
-        return set.directories.get(id)
-      }),
-      delete: (id) => run(id, async (set) => {
-        const result = await set.directories.delete(id)
-        cache.forget(id)
-        if (result.error === null) await store.dropDirectory(id)
-        return result
-      }),
-      getByTenantAndProduct: (tenant, product) => run(undefined, (set) => set.directories.getByTenantAndProduct(tenant, product)),
-      getAll: (page?: Page) => run(undefined, (set) => set.directories.getAll(page))
-    },
-    providers: () => ({ ...providers }) as ReturnType<DirectorySyncController['providers']>,
-    users: {
-      list: (directoryId, page = {}) => inDirectory(directoryId, async () =>
-        ({ data: (await store.list(directoryId, 'User', window(page))).items.map(jacksonUser), error: null })),
-      get: (directoryId, userId) => inDirectory(directoryId, async () => {
-        const user = await store.get(directoryId, 'User', userId)
-        return found('User', user && jacksonUser(user))
-      })
-    },
-    groups: {
-      list: (directoryId, page = {}) => inDirectory(directoryId, async () =>
-        ({ data: (await store.list(directoryId, 'Group', window(page))).items.map(jacksonGroup), error: null })),
-      get: (directoryId, groupId) => inDirectory(directoryId, async () => {
-        const group = await store.get(directoryId, 'Group', groupId)
-        return found('Group', group && jacksonGroup(group))
-      }),
-      members: (directoryId, groupId, page = {}) => inDirectory(directoryId, async (): Promise<Result<GroupMember[]>> => {
-        if (await store.get(directoryId, 'Group', groupId) === null) return notFound('Group')
-        const { offset, limit } = window(page)
-        const members = (await store.members(directoryId, groupId)).slice(offset, offset + limit)
-        return { data: members.map((m) => ({ user_id: m.value })), error: null }
-      })
-    }
   }
 }
