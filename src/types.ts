@@ -181,6 +181,32 @@ export interface EventPage {
   hasMore: boolean
 }
 
+/** A SCIM request as the status tells of it. */
+export interface ScimRequestSummary {
+  /** ISO 8601 time of the response. */
+  at: string
+  method: string
+  /** The route, e.g. /api/scim/v2.0/:directoryId/Users/:id (no ids, no query). */
+  route: string
+  status: number
+}
+
+/** How a directory is doing. */
+export interface DirectoryStatus {
+  directoryId: string
+  users: number
+  groups: number
+  /**
+   * The last SCIM request this process answered for the directory (per process: each instance knows
+   * its own; null when it answered none since it started).
+   */
+  lastRequest: ScimRequestSummary | null
+  /** Per handler (hooks by id, 'jackson', 'webhook'): events not yet passed, and deliveries kept as failed. Shared across instances. */
+  deliveries: Array<{ handler: string, pending: number, failed: number }>
+  /** How old (ms) the oldest event is that some handler has not passed yet; null when none is pending. */
+  oldestUndeliveredMs: number | null
+}
+
 /** `app.directorySync`: every method is safe to call concurrently, for any mix of directories. */
 export interface DirectorySyncController {
   /** Adds an onScimEvent handler (the only hook); handlers run in registration order. */
@@ -209,6 +235,8 @@ export interface DirectorySyncController {
      * directory cache).
      */
     rotateToken(id: string): Promise<Result<Directory>>
+    /** How the directory is doing: counts, the last SCIM request, deliveries per handler (404 for an unknown id). */
+    status(id: string): Promise<Result<DirectoryStatus>>
     delete(id: string): Promise<Result<null>>
     getByTenantAndProduct(tenant: string, product: string): Promise<Result<Directory[]>>
     getAll(page?: Page): Promise<Result<Directory[]>>

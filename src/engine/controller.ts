@@ -1,6 +1,7 @@
 // The controller's directory, user and group operations, shared by app.directorySync and the command
 // line's admin: directories through jackson's confined objects, users and groups from the plugin's store.
-import type { ResourceStore } from '../store/index.js'
+import type { EventQueue, ResourceStore } from '../store/index.js'
+import { directoryStatus, type DirectoryActivity } from '../events/status.js'
 import type { DirectorySyncController, GroupMember, Page, Result } from '../types.js'
 import { rotateScimSecret, type JacksonDirectorySync } from './jackson.js'
 import type { DirectoryCache } from './directory-cache.js'
@@ -23,7 +24,8 @@ function badWebhook (params: { webhook_url?: string }): Result<never> | null {
 }
 
 export function buildController (
-  run: Run, providers: Record<string, string>, store: ResourceStore, pageLimit: number, cache: DirectoryCache
+  run: Run, providers: Record<string, string>, store: ResourceStore, pageLimit: number, cache: DirectoryCache,
+  queue: EventQueue, activity?: DirectoryActivity
 ): Pick<DirectorySyncController, 'directories' | 'providers' | 'users' | 'groups'> {
   // Users and groups are read from the plugin's store, which answers the wire too: what a host reads is
   // what the identity provider last wrote (jackson's copy follows through the event queue).
@@ -66,6 +68,7 @@ export function buildController (
         if (result.error === null) await store.dropDirectory(id)
         return result
       }),
+      status: (id) => inDirectory(id, async () => ({ data: await directoryStatus(id, store, queue, activity), error: null })),
       getByTenantAndProduct: (tenant, product) => run(undefined, (set) => set.directories.getByTenantAndProduct(tenant, product)),
       getAll: (page?: Page) => run(undefined, (set) => set.directories.getAll(page))
     },

@@ -10,6 +10,7 @@ import type { HookRegistry } from '../events/hooks.js'
 import { eventsController } from '../events/controller.js'
 import { WEBHOOK_HANDLER, webhookHandler } from '../events/webhooks.js'
 import { RetentionSweeper } from '../events/retention.js'
+import { DirectoryActivity } from '../events/status.js'
 import type { ScimBackend } from '../scim/backend.js'
 import type { Directory, DirectorySyncController, Result, ScimEvent } from '../types.js'
 import { Lanes, Mutex } from './confinement.js'
@@ -30,6 +31,8 @@ export interface Engine {
   backend: ScimBackend
   /** A directory for authenticating SCIM requests: cached briefly (see directory-cache.ts). */
   directory(id: string): Promise<Result<Directory>>
+  /** Where the SCIM routes note each directory's last request (for directories.status). */
+  activity: DirectoryActivity
   close(): Promise<void>
 }
 
@@ -55,7 +58,8 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     }
     const opened = storage
     const directories = new DirectoryCache((id) => run(id, (set) => set.directories.get(id)), DIRECTORY_TTL_MS)
-    const controller = buildController(run, sets[0].providers(), opened.resources, database.options.pageLimit as number, directories)
+    const activity = new DirectoryActivity()
+    const controller = buildController(run, sets[0].providers(), opened.resources, database.options.pageLimit as number, directories, opened.events, activity)
 
     const dispatcher = new Dispatcher(opened.events, options.events, log.child({ component: 'events' }))
     // jackson's copy is kept from the queue too, so that a crash after a commit cannot leave it behind;
@@ -113,6 +117,7 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
       },
       backend,
       directory: (id) => directories.get(id),
+      activity,
       async close () {
         if (closed) return
         closed = true

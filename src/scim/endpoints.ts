@@ -33,6 +33,7 @@ export function presentingEndpoints (directories: Directories, baseUrl: string):
     get: (id) => one(directories.get(id)),
     update: (id, params) => one(directories.update(id, params)),
     rotateToken: (id) => one(directories.rotateToken(id)),
+    status: (id) => directories.status(id),
     delete: (id) => directories.delete(id),
     getByTenantAndProduct: (tenant, product) => many(directories.getByTenantAndProduct(tenant, product)),
     getAll: (page) => many(directories.getAll(page))

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, Fast
 import type { Directory, Result } from '../types.js'
 import { DatabaseUnavailableError } from '../errors.js'
 import type { FailedAuthLimiter } from './auth-limiter.js'
+import type { DirectoryActivity } from '../events/status.js'
 import { resourceType, resourceTypes, schema, schemas, serviceProviderConfig, listResponse } from './discovery.js'
 import { SCIM_CONTENT_TYPE, ScimProblem, sendScimError, unavailable } from './errors.js'
 import { authorize } from './auth.js'
@@ -24,6 +25,8 @@ export interface ScimRoutesOptions {
   bodyLimit: number
   /** The SCIM base URL without the directory id, e.g. https://app.example.com/api/scim/v2.0 */
   baseUrl: string
+  /** Where each directory's last answered request is noted (directories.status). */
+  activity?: DirectoryActivity
   /**
    * false: every SCIM route is left out of @fastify/swagger's OpenAPI document (default true);
    * { securityScheme }: documented as requiring that scheme (one the host declares, { type: 'http', scheme: 'bearer' }).
@@ -50,7 +53,7 @@ type Handler = (request: any, reply: FastifyReply) => unknown
 /** The operations of one path, by method: their schema (which documents them too) and handler. */
 type Operations = Partial<Record<ResourceMethod, { schema: FastifySchema, handler: Handler }>>
 
-export async function scimRoutes (fastify: FastifyInstance, { directory, service, baseUrl, bodyLimit, authLimiter, openapi = true }: ScimRoutesOptions): Promise<void> {
+export async function scimRoutes (fastify: FastifyInstance, { directory, service, baseUrl, bodyLimit, authLimiter, activity, openapi = true }: ScimRoutesOptions): Promise<void> {
   const { jsonDepth } = service.limits
   // The route schemas document the SCIM protocol in @fastify/swagger's OpenAPI document (openapi.ts),
   // but the responses and the request bodies of this scope are what they were without them:
@@ -107,7 +110,12 @@ export async function scimRoutes (fastify: FastifyInstance, { directory, service
     }
     return payload
   })
-  fastify.addHook('onResponse', async (request) => { request.scimSlot?.() })
+  fastify.addHook('onResponse', async (request, reply) => {
+    request.scimSlot?.()
+    if (request.scimDirectory !== null) {
+      activity?.record(request.scimDirectory.id, { at: new Date().toISOString(), method: request.method, route: request.routeOptions.url ?? '', status: reply.statusCode })
+    }
+  })
 
   const base = (request: FastifyRequest<{ Params: Params }>) => `${baseUrl}/${request.params.directoryId}`
   const discovery = (path: string, schema: FastifySchema, handler: (request: FastifyRequest<{ Params: Params }>) => unknown) => {

@@ -12,7 +12,7 @@ interface CursorState extends Cursor {
 export class MemoryEventQueue implements EventQueue {
   private readonly events = new Map<string, RecordedEvent[]>()
   private readonly byId = new Map<string, RecordedEvent>()
-  private readonly handlers = new Map<string, number>()
+  private readonly registered = new Map<string, number>()
   private readonly cursors = new Map<string, CursorState>()
   private readonly failed = new Map<string, FailedDelivery>()
   // The stream across directories: one process records in order, so a position is given at once.
@@ -33,7 +33,7 @@ export class MemoryEventQueue implements EventQueue {
   }
 
   async registerHandler (handler: string, now: number): Promise<void> {
-    if (!this.handlers.has(handler)) this.handlers.set(handler, now)
+    if (!this.registered.has(handler)) this.registered.set(handler, now)
   }
 
   async pendingDirectories (handler: string): Promise<string[]> {
@@ -45,7 +45,7 @@ export class MemoryEventQueue implements EventQueue {
     const key = `${directoryId}\u0000${handler}`
     let cursor = this.cursors.get(key)
     if (cursor === undefined) {
-      const since = this.handlers.get(handler) ?? now
+      const since = this.registered.get(handler) ?? now
       const before = (this.events.get(directoryId) ?? []).filter((e) => e.createdAt < since)
       cursor = { lastSeq: before.length === 0 ? 0 : before[before.length - 1].seq, attempts: 0, nextAttemptAt: 0, lastError: null, owner: null, leaseUntil: 0 }
       this.cursors.set(key, cursor)
@@ -126,6 +126,14 @@ export class MemoryEventQueue implements EventQueue {
     }
     this.stream = kept
     return removed
+  }
+
+  async handlers (): Promise<string[]> {
+    return [...this.registered.keys()].sort()
+  }
+
+  async directoryHead (directoryId: string): Promise<number> {
+    return this.events.get(directoryId)?.length ?? 0
   }
 
   async failures (handler?: string): Promise<FailedDelivery[]> {

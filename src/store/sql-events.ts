@@ -181,6 +181,16 @@ export class SqlEventQueue implements EventQueue {
     await this.db.query(`UPDATE ${CURSORS} SET owner = NULL, lease_until = 0 WHERE directory_id = ? AND handler = ? AND owner = ?`, [directoryId, handler, owner])
   }
 
+  async handlers (): Promise<string[]> {
+    const { rows } = await this.db.query<{ handler: string }>(`SELECT handler FROM ${HANDLERS} ORDER BY handler`)
+    return rows.map((row) => row.handler)
+  }
+
+  async directoryHead (directoryId: string): Promise<number> {
+    const { rows } = await this.db.query<{ head: number | string }>(`SELECT head FROM ${HEADS} WHERE directory_id = ?`, [directoryId])
+    return rows.length === 0 ? 0 : Number(rows[0].head)
+  }
+
   async failures (handler?: string): Promise<FailedDelivery[]> {
     const { rows } = await this.db.query<EventRow & { handler: string, attempts: number | string, error: string, failed_at: number | string }>(
       `SELECT e.directory_id, e.seq, e.id, e.payload, e.created_at, f.handler, f.attempts, f.error, f.failed_at

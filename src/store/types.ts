@@ -151,6 +151,10 @@ export interface EventQueue {
    * recorded before `failedCutoff`; answers how many events were removed.
    */
   trim(cutoff: number, failedCutoff: number): Promise<number>
+  /** Every handler ever registered on this database (by any instance). */
+  handlers(): Promise<string[]>
+  /** The number of the directory's last recorded event (0: none). */
+  directoryHead(directoryId: string): Promise<number>
   failures(handler?: string): Promise<FailedDelivery[]>
   removeFailure(eventId: string, handler: string): Promise<void>
   event(eventId: string): Promise<RecordedEvent | null>

@@ -1,0 +1,51 @@
+// directories.status(id): how a directory is doing, from what the database holds (shared by every
+// instance: counts, deliveries per handler, the oldest undelivered event) and from what this process
+// saw on the wire (the last SCIM request it answered for the directory).
+import type { EventQueue, ResourceStore } from '../store/types.js'
+import type { DirectoryStatus, ScimRequestSummary } from '../types.js'
+
+/** The last SCIM request answered per directory, in this process; at most `max` directories are remembered. */
+export class DirectoryActivity {
+  private readonly last = new Map<string, ScimRequestSummary>()
+
+  constructor (private readonly max = 10_000) {}
+
+  record (directoryId: string, request: ScimRequestSummary): void {
+    this.last.delete(directoryId)
+    if (this.last.size >= this.max) this.last.delete(this.last.keys().next().value!)
+    this.last.set(directoryId, request)
+  }
+
+  get (directoryId: string): ScimRequestSummary | null {
+    return this.last.get(directoryId) ?? null
+  }
+}
+
+export async function directoryStatus (
+  directoryId: string, store: ResourceStore, queue: EventQueue, activity: DirectoryActivity | undefined, now = Date.now()
+): Promise<DirectoryStatus> {
+  const count = async (type: 'User' | 'Group') => (await store.list(directoryId, type, { offset: 0, limit: 0 })).total
+  const [users, groups, handlers, head, failures] = await Promise.all([
+    count('User'), count('Group'), queue.handlers(), queue.directoryHead(directoryId), queue.failures()
+  ])
+  const deliveries = await Promise.all(handlers.map(async (handler) => {
+    const { lastSeq } = await queue.position(directoryId, handler)
+    const failed = failures.filter((f) => f.handler === handler && f.event.directoryId === directoryId).length
+    return { handler, pending: Math.max(head - lastSeq, 0), failed, passed: lastSeq }
+  }))
+  // The oldest event some handler has not passed yet.
+  const behind = deliveries.filter((d) => d.pending > 0)
+  let oldestUndeliveredMs: number | null = null
+  if (behind.length > 0) {
+    const [oldest] = await queue.next(directoryId, Math.min(...behind.map((d) => d.passed)), 1)
+    if (oldest !== undefined) oldestUndeliveredMs = Math.max(now - oldest.createdAt, 0)
+  }
+  return {
+    directoryId,
+    users,
+    groups,
+    lastRequest: activity?.get(directoryId) ?? null,
+    deliveries: deliveries.map(({ handler, pending, failed }) => ({ handler, pending, failed })),
+    oldestUndeliveredMs
+  }
+}
