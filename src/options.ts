@@ -5,6 +5,8 @@ import { Value, type ValueError } from '@sinclair/typebox/value'
 import { InvalidOptionError } from './errors.js'
 import type { DeliveryOptions } from './events/dispatcher.js'
 import type { RetentionOptions } from './events/retention.js'
+import type { MetricsOptions } from './events/metrics.js'
+import type { Registry } from 'prom-client'
 import type { HookOptions, ScimEventHandler } from './types.js'
 import { DEFAULT_LIMITS, type Limits } from './scim/limits.js'
 import { DEFAULT_FAIRNESS, type FairnessOptions } from './scim/fairness.js'
@@ -78,6 +80,13 @@ export const OptionsSchema = Type.Object({
     max: Type.Optional(Positive(`failed authentications per client address in a window before 429 (default ${DEFAULT_AUTH_FAILURES.max})`)),
     windowMs: Type.Optional(Positive(`the window in ms (default ${DEFAULT_AUTH_FAILURES.windowMs})`))
   }, { additionalProperties: false })], { description: 'false turns the limit off' })),
+  metrics: Type.Optional(Type.Union([
+    Type.Literal(false),
+    Type.Object({
+      registry: Type.Optional(Type.Unsafe<Registry>(Type.Object({}, { additionalProperties: true, description: 'a prom-client Registry to put the metrics on (default: one of the registration\'s own)' }))),
+      directoryLabel: Type.Optional(Type.Boolean({ description: 'add directory_id as a label (default false: it grows with customers)' }))
+    }, { additionalProperties: false })
+  ], { description: 'Prometheus metrics (prom-client): false turns them off' })),
   onScimEvent: Type.Optional(Type.Union([
     Type.Function([Type.Any()], Type.Any()),
     Type.Object({
@@ -131,6 +140,8 @@ export interface ResolvedOptions {
   /** undefined: no limit on failed authentication. */
   authFailures: AuthFailureOptions | undefined
   onScimEvent: (HookOptions & { handler: ScimEventHandler }) | undefined
+  /** undefined: metrics off. */
+  metrics: MetricsOptions | undefined
   events: DeliveryOptions & RetentionOptions & { webhookTimeout: number }
 }
 
@@ -188,6 +199,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     fairness: { ...DEFAULT_FAIRNESS, ...options.fairness },
     authFailures: options.authFailures === false ? undefined : { ...DEFAULT_AUTH_FAILURES, ...options.authFailures },
+    metrics: options.metrics === false ? undefined : { ...options.metrics },
     onScimEvent: typeof options.onScimEvent === 'function' ? { handler: options.onScimEvent } : options.onScimEvent,
     events: resolveEvents(options.events)
   }

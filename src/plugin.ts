@@ -40,7 +40,7 @@ const directorySync: FastifyPluginAsync<DirectorySyncOptions> = async (fastify, 
   fastify.addHook('onClose', () => engine.close())
   const authLimiter = options.authFailures === undefined ? undefined : new FailedAuthLimiter(options.authFailures)
   await fastify.register(scimRoutes, {
-    prefix: options.scimPath, ...options.routes, directory: engine.directory, service, baseUrl, bodyLimit: options.bodyLimit, authLimiter, openapi: options.openapi, activity: engine.activity
+    prefix: options.scimPath, ...options.routes, directory: engine.directory, service, baseUrl, bodyLimit: options.bodyLimit, authLimiter, openapi: options.openapi, activity: engine.activity, metrics: engine.metrics
   })
 }
 

@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client'
 import type { FastifyInstance } from 'fastify'
 
 // The public shapes of the `directorySync` decorator. They follow jackson's documented shapes (so code
@@ -211,6 +212,8 @@ export interface DirectoryStatus {
 export interface DirectorySyncController {
   /** Adds an onScimEvent handler (the only hook); handlers run in registration order. */
   addHook(name: 'onScimEvent', handler: ScimEventHandler, options?: HookOptions): void
+  /** The prom-client registry the plugin's metrics are on (expose it with `await registry.metrics()`); null with `metrics: false`. */
+  metrics: Registry | null
   events: {
     /**
      * The recorded events in one order across directories (each directory's in its own order), after

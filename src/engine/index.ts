@@ -11,6 +11,7 @@ import { eventsController } from '../events/controller.js'
 import { WEBHOOK_HANDLER, webhookHandler } from '../events/webhooks.js'
 import { RetentionSweeper } from '../events/retention.js'
 import { DirectoryActivity } from '../events/status.js'
+import { DsyncMetrics } from '../events/metrics.js'
 import type { ScimBackend } from '../scim/backend.js'
 import type { Directory, DirectorySyncController, Result, ScimEvent } from '../types.js'
 import { Lanes, Mutex } from './confinement.js'
@@ -33,6 +34,8 @@ export interface Engine {
   directory(id: string): Promise<Result<Directory>>
   /** Where the SCIM routes note each directory's last request (for directories.status). */
   activity: DirectoryActivity
+  /** undefined: metrics are off. */
+  metrics: DsyncMetrics | undefined
   close(): Promise<void>
 }
 
@@ -61,7 +64,8 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     const activity = new DirectoryActivity()
     const controller = buildController(run, sets[0].providers(), opened.resources, database.options.pageLimit as number, directories, opened.events, activity)
 
-    const dispatcher = new Dispatcher(opened.events, options.events, log.child({ component: 'events' }))
+    const metrics = options.metrics === undefined ? undefined : new DsyncMetrics(options.metrics)
+    const dispatcher = new Dispatcher(opened.events, options.events, log.child({ component: 'events' }), metrics)
     // jackson's copy is kept from the queue too, so that a crash after a commit cannot leave it behind;
     // nothing on the wire or in the controller reads it, so no response waits for it.
     dispatcher.add(JACKSON_HANDLER, (event) => run(event.directory_id, (set) => mirrorEvent(set, event)), false, true)
@@ -108,6 +112,7 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
       controller: {
         ...controller,
         addHook: (name, handler, hookOptions) => hooks.add(name, handler, hookOptions),
+        metrics: metrics?.registry ?? null,
         resync: async (directoryId) => {
           const found = await directories.get(directoryId)
           if (found.error !== null) return found
@@ -118,6 +123,7 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
       backend,
       directory: (id) => directories.get(id),
       activity,
+      metrics,
       async close () {
         if (closed) return
         closed = true

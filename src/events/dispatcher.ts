@@ -14,6 +14,7 @@ import type { EventQueue, RecordedEvent } from '../store/types.js'
 import { isRejectedData, isUnavailable } from '../store/outage.js'
 import { DatabaseUnavailableError } from '../errors.js'
 import type { ScimEvent } from '../types.js'
+import type { DsyncMetrics } from './metrics.js'
 
 export interface DeliveryOptions {
   /** How long a SCIM response waits for the awaited handlers to handle its events (ms). */
@@ -82,7 +83,10 @@ export class Dispatcher {
   private poller: NodeJS.Timeout | undefined
   private closed = false
 
-  constructor (private readonly queue: EventQueue, private readonly options: DeliveryOptions, private readonly log: FastifyBaseLogger) {}
+  constructor (
+    private readonly queue: EventQueue, private readonly options: DeliveryOptions, private readonly log: FastifyBaseLogger,
+    private readonly metrics?: DsyncMetrics
+  ) {}
 
   /**
    * `awaited`: a SCIM response waits (within the budget) for this handler; webhooks are not awaited.
@@ -288,6 +292,7 @@ export class Dispatcher {
               // Closed or lost during the attempt: the cursor is not moved; the next holder delivers again.
               active.delete(key)
             } else if (failure === undefined) {
+              this.metrics?.delivered(key, (Date.now() - event.createdAt) / 1000, directoryId)
               if (await this.queue.advance(directoryId, key, this.owner, event.seq)) active.set(key, { lastSeq: event.seq, attempts: 0 })
               else active.delete(key)
             } else if (failure.outage) {
@@ -300,12 +305,14 @@ export class Dispatcher {
               // Given up on: after its last attempt, or at once when the database refused the data for
               // good (jackson's copy of a record too large for its column): later events go on.
               this.log.error({ directoryId, handler: key, event: event.id, attempts: attempts + 1, error }, 'event delivery failed for good: kept as failed')
+              this.metrics?.attemptFailed(key, directoryId, true)
               const moved = await this.queue.advance(directoryId, key, this.owner, event.seq, { attempts: attempts + 1, error, now: Date.now() })
               if (moved) active.set(key, { lastSeq: event.seq, attempts: 0 })
               else active.delete(key)
             } else {
               const delay = Math.min(this.options.backoff * 2 ** attempts, this.options.maxBackoff)
               this.log.warn({ directoryId, handler: key, event: event.id, attempt: attempts + 1, retryIn: delay, error }, 'event delivery failed: will retry')
+              this.metrics?.attemptFailed(key, directoryId, false)
               await this.queue.retryLater(directoryId, key, this.owner, attempts + 1, Date.now() + delay, error)
               active.delete(key) // held back: this handler's later events wait for this one
               this.later(directoryId, group, delay)

@@ -5,6 +5,7 @@ import type { Directory, Result } from '../types.js'
 import { DatabaseUnavailableError } from '../errors.js'
 import type { FailedAuthLimiter } from './auth-limiter.js'
 import type { DirectoryActivity } from '../events/status.js'
+import type { DsyncMetrics } from '../events/metrics.js'
 import { resourceType, resourceTypes, schema, schemas, serviceProviderConfig, listResponse } from './discovery.js'
 import { SCIM_CONTENT_TYPE, ScimProblem, sendScimError, unavailable } from './errors.js'
 import { authorize } from './auth.js'
@@ -27,6 +28,8 @@ export interface ScimRoutesOptions {
   baseUrl: string
   /** Where each directory's last answered request is noted (directories.status). */
   activity?: DirectoryActivity
+  /** Where SCIM requests are counted and timed; undefined when metrics are off. */
+  metrics?: DsyncMetrics
   /**
    * false: every SCIM route is left out of @fastify/swagger's OpenAPI document (default true);
    * { securityScheme }: documented as requiring that scheme (one the host declares, { type: 'http', scheme: 'bearer' }).
@@ -53,7 +56,7 @@ type Handler = (request: any, reply: FastifyReply) => unknown
 /** The operations of one path, by method: their schema (which documents them too) and handler. */
 type Operations = Partial<Record<ResourceMethod, { schema: FastifySchema, handler: Handler }>>
 
-export async function scimRoutes (fastify: FastifyInstance, { directory, service, baseUrl, bodyLimit, authLimiter, activity, openapi = true }: ScimRoutesOptions): Promise<void> {
+export async function scimRoutes (fastify: FastifyInstance, { directory, service, baseUrl, bodyLimit, authLimiter, activity, metrics, openapi = true }: ScimRoutesOptions): Promise<void> {
   const { jsonDepth } = service.limits
   // The route schemas document the SCIM protocol in @fastify/swagger's OpenAPI document (openapi.ts),
   // but the responses and the request bodies of this scope are what they were without them:
@@ -112,9 +115,14 @@ export async function scimRoutes (fastify: FastifyInstance, { directory, service
   })
   fastify.addHook('onResponse', async (request, reply) => {
     request.scimSlot?.()
+    const route = request.routeOptions.url ?? ''
     if (request.scimDirectory !== null) {
-      activity?.record(request.scimDirectory.id, { at: new Date().toISOString(), method: request.method, route: request.routeOptions.url ?? '', status: reply.statusCode })
+      activity?.record(request.scimDirectory.id, { at: new Date().toISOString(), method: request.method, route, status: reply.statusCode })
     }
+    // The operation is the route after the directory (no ids); a request that did not authenticate is
+    // counted without its (caller-chosen, unbounded) directory id.
+    const operation = `${request.method} ${route.includes(':directoryId') ? route.slice(route.indexOf(':directoryId') + 12) || '/' : '(no route)'}`
+    metrics?.scimRequest(operation, reply.statusCode, reply.elapsedTime / 1000, request.scimDirectory?.id ?? 'unauthenticated')
   })
 
   const base = (request: FastifyRequest<{ Params: Params }>) => `${baseUrl}/${request.params.directoryId}`
