@@ -104,6 +104,7 @@ export const OptionsSchema = Type.Object({
     lease: Type.Optional(Positive('ms a claim on a directory\'s deliveries outlives its holder, which renews it every third of it while it lives (default 3000)')),
     pollInterval: Type.Optional(Positive('ms between looks for events left by other instances or a crash (default 1000)')),
     webhookTimeout: Type.Optional(Positive('ms a webhook has to answer (default 10000)')),
+    lifecycleWebhooks: Type.Optional(Type.Boolean({ description: 'also send the directories\' lifecycle events (dsync.created, …) to their webhooks (default false)' })),
     retention: Type.Optional(Positive('ms events are kept, read or not (default 2592000000: 30 days)')),
     failedRetention: Type.Optional(Positive('ms a failed delivery, and its event, is kept unless replayed (default 7776000000: 90 days)'))
   }, { additionalProperties: false }))
@@ -142,7 +143,7 @@ export interface ResolvedOptions {
   onScimEvent: (HookOptions & { handler: ScimEventHandler }) | undefined
   /** undefined: metrics off. */
   metrics: MetricsOptions | undefined
-  events: DeliveryOptions & RetentionOptions & { webhookTimeout: number }
+  events: DeliveryOptions & RetentionOptions & { webhookTimeout: number, lifecycleWebhooks: boolean }
 }
 
 export const defaults = {
@@ -164,6 +165,7 @@ export const defaults = {
     // With the lease, how soon the next process delivers what a crashed one left: within about 4 s.
     pollInterval: 1000,
     webhookTimeout: 10_000,
+    lifecycleWebhooks: false,
     retention: 30 * 24 * 3_600_000,
     failedRetention: 90 * 24 * 3_600_000
   }

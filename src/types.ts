@@ -121,6 +121,42 @@ export type ScimEvent = DirectorySyncEvent & {
   created: string
 }
 
+/** A directory's lifecycle: jackson's names where it has them, plus dsync.updated and dsync.token_rotated. */
+export type DirectoryLifecycleEventType = 'dsync.created' | 'dsync.updated' | 'dsync.activated' | 'dsync.deactivated' | 'dsync.token_rotated' | 'dsync.deleted'
+
+/** A directory as its lifecycle events carry it: its settings, never a secret. */
+export interface DirectorySummary {
+  id: string
+  name: string
+  tenant: string
+  product: string
+  type: DirectoryType
+  deactivated: boolean
+  webhook: { endpoint: string }
+  log_webhook_events: boolean
+}
+
+/**
+ * A directory created, changed or deleted, in its own event sequence. dsync.updated carries `previous`:
+ * the former `name`, `webhook` or `log_webhook_events` that changed (a new webhook secret as
+ * `webhook_secret: 'changed'`, never its value).
+ */
+export type DirectoryLifecycleEvent = EventEnvelope & {
+  event: DirectoryLifecycleEventType
+  data: DirectorySummary
+  previous?: Record<string, unknown>
+  /** The same on every delivery of this event. */
+  id: string
+  /** ISO 8601 time at which it was stored. */
+  created: string
+}
+
+/** Every event the plugin records: the SCIM changes, and the directories' lifecycle. */
+export type DirectoryEvent = ScimEvent | DirectoryLifecycleEvent
+
+/** A hook that takes lifecycle events too (registered with `{ lifecycle: true }`). */
+export type DirectoryEventHandler = (this: FastifyInstance, event: DirectoryEvent) => void | Promise<void>
+
 export type EventCallback = (event: DirectorySyncEvent) => Promise<void>
 
 /** The request shape of jackson's `requests.handle`, as jackson's Express guide builds it. */
@@ -161,6 +197,8 @@ export type ScimEventHandler = (this: FastifyInstance, event: ScimEvent) => void
 export interface HookOptions {
   id?: string
   from?: 'now' | 'oldest'
+  /** Also deliver the directories' lifecycle events (dsync.created, …) to this hook (default false). */
+  lifecycle?: boolean
 }
 
 export interface EventListParams {
@@ -169,13 +207,13 @@ export interface EventListParams {
   /** A cursor from events.list or events.head; without one, from the oldest event kept. */
   after?: string
   /** Only these event types. */
-  types?: DirectorySyncEventType[]
+  types?: Array<DirectorySyncEventType | DirectoryLifecycleEventType>
   /** At most this many events (default 100, at most 1,000). */
   limit?: number
 }
 
 export interface EventPage {
-  events: ScimEvent[]
+  events: DirectoryEvent[]
   /** Where to go on from: after the last event returned. */
   after: string
   /** Whether more events matching the filter come after these. */
@@ -211,7 +249,8 @@ export interface DirectoryStatus {
 /** `app.directorySync`: every method is safe to call concurrently, for any mix of directories. */
 export interface DirectorySyncController {
   /** Adds an onScimEvent handler (the only hook); handlers run in registration order. */
-  addHook(name: 'onScimEvent', handler: ScimEventHandler, options?: HookOptions): void
+  addHook(name: 'onScimEvent', handler: DirectoryEventHandler, options: HookOptions & { lifecycle: true }): void
+  addHook(name: 'onScimEvent', handler: ScimEventHandler, options?: HookOptions & { lifecycle?: false }): void
   /** The prom-client registry the plugin's metrics are on (expose it with `await registry.metrics()`); null with `metrics: false`. */
   metrics: Registry | null
   events: {

@@ -9,6 +9,7 @@ import { presentingEndpoints } from '../scim/endpoints.js'
 import { openCore, type CoreOptions } from './core.js'
 import { DirectoryCache } from './directory-cache.js'
 import { buildController } from './controller.js'
+import { lifecycleRecorder } from '../events/lifecycle.js'
 
 export interface DirectoryAdmin extends Pick<DirectorySyncController, 'directories' | 'providers' | 'users' | 'groups'> {
   close(): Promise<void>
@@ -19,7 +20,8 @@ export async function openDirectoryAdmin (options: CoreOptions, log: FastifyBase
   const core = await openCore(options, log, 1)
   // Every read goes to the database: a short-lived process has nothing to gain from caching.
   const directories = new DirectoryCache((id) => core.run(id, (set) => set.directories.get(id)), 0)
-  const controller = buildController(core.run, core.sets[0].providers(), core.storage.resources, core.lease.database.options.pageLimit as number, directories, core.storage.events)
+  const controller = buildController(core.run, core.sets[0].providers(), core.storage.resources, core.lease.database.options.pageLimit as number, directories, core.storage.events,
+    lifecycleRecorder(core.storage)) // lifecycle events are recorded here, and delivered by a server
   const basePath = joinPaths(options.scimPath)
   return {
     ...controller,

@@ -2,6 +2,7 @@
 // line's admin: directories through jackson's confined objects, users and groups from the plugin's store.
 import type { EventQueue, ResourceStore } from '../store/index.js'
 import { directoryStatus, type DirectoryActivity } from '../events/status.js'
+import { changedSettings, type LifecycleRecorder } from '../events/lifecycle.js'
 import type { DirectorySyncController, GroupMember, Page, Result } from '../types.js'
 import { rotateScimSecret, type JacksonDirectorySync } from './jackson.js'
 import type { DirectoryCache } from './directory-cache.js'
@@ -25,7 +26,7 @@ function badWebhook (params: { webhook_url?: string }): Result<never> | null {
 
 export function buildController (
   run: Run, providers: Record<string, string>, store: ResourceStore, pageLimit: number, cache: DirectoryCache,
-  queue: EventQueue, activity?: DirectoryActivity
+  queue: EventQueue, record: LifecycleRecorder, activity?: DirectoryActivity
 ): Pick<DirectorySyncController, 'directories' | 'providers' | 'users' | 'groups'> {
   // Users and groups are read from the plugin's store, which answers the wire too: what a host reads is
   // what the identity provider last wrote (jackson's copy follows through the event queue).
@@ -40,7 +41,10 @@ export function buildController (
         const refused = badWebhook(params)
         if (refused !== null) return refused
         const created = await set.directories.create(params)
-        if (created.data !== null) cache.forget(created.data.id) // in case its id was asked for (and cached as unknown) before
+        if (created.data !== null) {
+          cache.forget(created.data.id) // in case its id was asked for (and cached as unknown) before
+          await record(created.data, 'dsync.created')
+        }
         return created
       }),
       get: (id) => run(id, (set) => set.directories.get(id)),
@@ -52,6 +56,12 @@ export function buildController (
         if (refused !== null) return refused
         const updated = await set.directories.update(id, params)
         cache.forget(id) // after the write: a lookup during it may have cached the old directory
+        if (updated.data !== null) {
+          const previous = changedSettings(existing.data, updated.data)
+          if (Object.keys(previous).length > 0) await record(updated.data, 'dsync.updated', previous)
+          const [was, is] = [existing.data.deactivated === true, updated.data.deactivated === true]
+          if (was !== is) await record(updated.data, is ? 'dsync.deactivated' : 'dsync.activated')
+        }
         return updated
       }),
       rotateToken: (id) => run(id, async (set) => {
@@ -60,12 +70,22 @@ export function buildController (
         if (!existing.data.scim.path) return badRequest(`The directory ${id} is not a SCIM directory (type ${existing.data.type}): it has no token`)
         if (!await rotateScimSecret(set.directories, id)) return notFound('Directory')
         cache.forget(id) // this process refuses the old token at once
-        return set.directories.get(id)
+        const rotated = await set.directories.get(id)
+        if (rotated.data !== null) await record(rotated.data, 'dsync.token_rotated')
+        return rotated
       }),
+      // jackson's record goes first, then the dsync.deleted event (with the settings as they were),
+      // then the users and groups; the directory's events stay until their retention. A crash between
+      // the first two loses that one event.
       delete: (id) => run(id, async (set) => {
+        const existing = await set.directories.get(id)
+        if (existing.error) return { data: null, error: existing.error }
         const result = await set.directories.delete(id)
         cache.forget(id)
-        if (result.error === null) await store.dropDirectory(id)
+        if (result.error === null) {
+          await record(existing.data, 'dsync.deleted')
+          await store.dropDirectory(id)
+        }
         return result
       }),
       status: (id) => inDirectory(id, async () => ({ data: await directoryStatus(id, store, queue, activity), error: null })),

@@ -12,6 +12,7 @@ import { WEBHOOK_HANDLER, webhookHandler } from '../events/webhooks.js'
 import { RetentionSweeper } from '../events/retention.js'
 import { DirectoryActivity } from '../events/status.js'
 import { DsyncMetrics } from '../events/metrics.js'
+import { lifecycleRecorder, type LifecycleRecorder } from '../events/lifecycle.js'
 import type { ScimBackend } from '../scim/backend.js'
 import type { Directory, DirectorySyncController, Result, ScimEvent } from '../types.js'
 import { Lanes, Mutex } from './confinement.js'
@@ -62,15 +63,23 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     const opened = storage
     const directories = new DirectoryCache((id) => run(id, (set) => set.directories.get(id)), DIRECTORY_TTL_MS)
     const activity = new DirectoryActivity()
-    const controller = buildController(run, sets[0].providers(), opened.resources, database.options.pageLimit as number, directories, opened.events, activity)
+    // A lifecycle event is handed to the dispatcher at once (no response waits for it).
+    const recordLifecycle = lifecycleRecorder(opened)
+    const record: LifecycleRecorder = async (directory, type, previous) => {
+      const seq = await recordLifecycle(directory, type, previous)
+      dispatcher.deliver(directory.id, seq).catch(() => {}) // what this misses, the poller delivers
+      return seq
+    }
+    const controller = buildController(run, sets[0].providers(), opened.resources, database.options.pageLimit as number, directories, opened.events, record, activity)
 
     const metrics = options.metrics === undefined ? undefined : new DsyncMetrics(options.metrics)
     const dispatcher = new Dispatcher(opened.events, options.events, log.child({ component: 'events' }), metrics)
     // jackson's copy is kept from the queue too, so that a crash after a commit cannot leave it behind;
     // nothing on the wire or in the controller reads it, so no response waits for it.
     dispatcher.add(JACKSON_HANDLER, (event) => run(event.directory_id, (set) => mirrorEvent(set, event)), false, true)
-    hooks.each((hook) => dispatcher.add(hook.key, hook.run, true, false, hook.from))
-    dispatcher.add(WEBHOOK_HANDLER, webhookHandler((id) => directories.get(id), options.events.webhookTimeout), false)
+    hooks.each((hook) => dispatcher.add(hook.key, hook.run, true, false, hook.from, hook.lifecycle))
+    // Lifecycle events only when the host asked for them: receivers written for jackson's eight event types may refuse others.
+    dispatcher.add(WEBHOOK_HANDLER, webhookHandler((id) => directories.get(id), options.events.webhookTimeout), false, false, 'now', options.events.lifecycleWebhooks)
     await dispatcher.start()
     const retention = new RetentionSweeper(opened.events, options.events, log.child({ component: 'events' }))
     retention.start()

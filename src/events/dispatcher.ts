@@ -15,6 +15,7 @@ import { isRejectedData, isUnavailable } from '../store/outage.js'
 import { DatabaseUnavailableError } from '../errors.js'
 import type { ScimEvent } from '../types.js'
 import type { DsyncMetrics } from './metrics.js'
+import { isLifecycleEvent } from './lifecycle.js'
 
 export interface DeliveryOptions {
   /** How long a SCIM response waits for the awaited handlers to handle its events (ms). */
@@ -61,7 +62,7 @@ const OUTAGE_RETRY = 1000
 export class Dispatcher {
   readonly owner = randomUUID()
   /** In delivery order. */
-  private readonly handlers = new Map<string, { run: Run, group: Group, usesDatabase: boolean }>()
+  private readonly handlers = new Map<string, { run: Run, group: Group, usesDatabase: boolean, lifecycle: boolean }>()
   private readonly running = new Map<string, Promise<void>>()
   private readonly again = new Set<string>()
   private readonly timers = new Map<string, { timer: NodeJS.Timeout, due: number }>()
@@ -92,10 +93,11 @@ export class Dispatcher {
    * `awaited`: a SCIM response waits (within the budget) for this handler; webhooks are not awaited.
    * `usesDatabase`: the handler writes to the plugin's database (jackson's copy), so any connection
    * failure of it is an outage; of another handler, only the plugin's own FST_DSYNC_DB_UNAVAILABLE is.
-   * `from`: where the key starts the first time it is registered.
+   * `from`: where the key starts the first time it is registered. `lifecycle`: the handler takes the
+   * directories' lifecycle events; without it they are passed over (the cursor moves, nothing is run).
    */
-  add (key: string, run: Run, awaited: boolean, usesDatabase = false, from: 'now' | 'oldest' = 'now'): void {
-    this.handlers.set(key, { run, group: awaited ? 'awaited' : 'background', usesDatabase })
+  add (key: string, run: Run, awaited: boolean, usesDatabase = false, from: 'now' | 'oldest' = 'now', lifecycle = false): void {
+    this.handlers.set(key, { run, group: awaited ? 'awaited' : 'background', usesDatabase, lifecycle })
     // The first registration of a key decides where it starts: after the events recorded so far, or
     // with the oldest kept (since 0).
     const registering = this.queue.registerHandler(key, from === 'oldest' ? 0 : Date.now())
@@ -286,13 +288,15 @@ export class Dispatcher {
               continue
             }
             const handler = this.handlers.get(key)!
-            const failure = await this.attempt(handler.run, event, handler.usesDatabase)
+            // A lifecycle event for a handler that does not take them is passed over, as handled.
+            const passedOver = !handler.lifecycle && isLifecycleEvent(String(event.payload.event))
+            const failure = passedOver ? undefined : await this.attempt(handler.run, event, handler.usesDatabase)
             const error = failure?.message ?? ''
             if (this.closed || !this.claims.has(`${directoryId}\u0000${key}`)) {
               // Closed or lost during the attempt: the cursor is not moved; the next holder delivers again.
               active.delete(key)
             } else if (failure === undefined) {
-              this.metrics?.delivered(key, (Date.now() - event.createdAt) / 1000, directoryId)
+              if (!passedOver) this.metrics?.delivered(key, (Date.now() - event.createdAt) / 1000, directoryId)
               if (await this.queue.advance(directoryId, key, this.owner, event.seq)) active.set(key, { lastSeq: event.seq, attempts: 0 })
               else active.delete(key)
             } else if (failure.outage) {

@@ -15,7 +15,7 @@ export const HOOK_NAMES = ['onScimEvent'] as const
 const RESERVED = new Set(['jackson', 'webhook'])
 const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/
 
-export interface Hook { key: string, run: (event: ScimEvent) => Promise<void>, from: HookStart }
+export interface Hook { key: string, run: (event: ScimEvent) => Promise<void>, from: HookStart, lifecycle: boolean }
 
 export class HookRegistry {
   private readonly hooks: Hook[] = []
@@ -36,7 +36,8 @@ export class HookRegistry {
     const key = id ?? `${name}#${this.unnamed++}`
     if (this.hooks.some((hook) => hook.key === key)) throw new HookIdTakenError(key)
     const bound = handler.bind(this.instance) as (event: ScimEvent) => unknown
-    const hook: Hook = { key, run: async (event: ScimEvent) => { await bound(event) }, from }
+    // Whether the hook takes lifecycle events: the dispatcher passes them over for one that does not.
+    const hook: Hook = { key, run: async (event: ScimEvent) => { await bound(event) }, from, lifecycle: options.lifecycle === true }
     this.hooks.push(hook)
     for (const listener of this.listeners) listener(hook)
   }

@@ -3,12 +3,14 @@
 // cursor_expired. On mem, sqlite, PostgreSQL, MariaDB and Redis.
 import Fastify, { type FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
-import fastifyDirectorySync, { type DbOptions, type ScimEvent } from '../../src/index.js'
+import fastifyDirectorySync, { type DbOptions, type DirectoryEvent, type DirectorySyncEventType } from '../../src/index.js'
 import { buildApp, externalUrl, mem, sqliteFile } from '../helpers/app.js'
 import { withService } from '../helpers/services.js'
 import { openScim, sleep, until } from './support.js'
 
-const emails = (events: ScimEvent[]) => events.map((e) => (e.data as { email?: string }).email ?? e.event)
+const emails = (events: DirectoryEvent[]) => events.map((e) => (e.data as { email?: string }).email ?? e.event)
+// The SCIM events (the stream also holds the directories' lifecycle events).
+const SCIM_TYPES: DirectorySyncEventType[] = ['user.created', 'user.updated', 'user.deleted', 'group.created', 'group.updated', 'group.deleted', 'group.user_added', 'group.user_removed']
 
 async function onEngines (t: Test, name: string, fn: (t: Test, db: DbOptions) => Promise<void>) {
   await t.test('mem', (t) => fn(t, mem))
@@ -27,23 +29,26 @@ t.test('list, page, filter and follow', async (t) => {
     await a.rename(ann.id, 'Annie')
     await b.createUser('bea@b.example')
 
-    const all = await app.directorySync.events.list({ after: start!.after })
-    t.equal(all.error, null)
-    t.same(emails(all.data!.events), ['ann@a.example', 'bob@b.example', 'ann@a.example', 'bea@b.example'], 'every event, in the order stored')
+    const everything = await app.directorySync.events.list({ after: start!.after })
+    t.equal(everything.error, null)
+    t.same(emails(everything.data!.events), ['dsync.created', 'dsync.created', 'ann@a.example', 'bob@b.example', 'ann@a.example', 'bea@b.example'],
+      'every event, the directories\' lifecycle too, in the order stored')
+    const all = await app.directorySync.events.list({ after: start!.after, types: SCIM_TYPES })
+    t.same(emails(all.data!.events), ['ann@a.example', 'bob@b.example', 'ann@a.example', 'bea@b.example'], 'the SCIM events')
     t.same(all.data!.events.map((e) => e.event), ['user.created', 'user.created', 'user.updated', 'user.created'])
     t.equal(all.data!.hasMore, false)
 
-    const first = await app.directorySync.events.list({ after: start!.after, limit: 3 })
+    const first = await app.directorySync.events.list({ after: start!.after, limit: 3, types: SCIM_TYPES })
     t.equal(first.data!.events.length, 3)
     t.equal(first.data!.hasMore, true, 'a full page says there is more')
-    const rest = await app.directorySync.events.list({ after: first.data!.after, limit: 3 })
+    const rest = await app.directorySync.events.list({ after: first.data!.after, limit: 3, types: SCIM_TYPES })
     t.same(emails(rest.data!.events), ['bea@b.example'], 'its cursor goes on after its last event')
     t.equal(rest.data!.hasMore, false)
     const none = await app.directorySync.events.list({ after: rest.data!.after })
     t.same(none.data, { events: [], after: rest.data!.after, hasMore: false }, 'nothing new: the same cursor back')
 
     const ofB = await app.directorySync.events.list({ after: start!.after, directoryId: b.directory.id })
-    t.same(emails(ofB.data!.events), ['bob@b.example', 'bea@b.example'], 'one directory\'s')
+    t.same(emails(ofB.data!.events), ['dsync.created', 'bob@b.example', 'bea@b.example'], 'one directory\'s')
     const updates = await app.directorySync.events.list({ after: start!.after, types: ['user.updated'] })
     t.same(updates.data!.events.map((e) => e.event), ['user.updated'], 'one type')
     t.same((updates.data!.events[0] as { previous?: unknown }).previous, { name: { givenName: 'ann', familyName: 'Family' }, first_name: 'ann' }, 'with what changed')
@@ -56,7 +61,7 @@ t.test('list, page, filter and follow', async (t) => {
     t.equal((await app.directorySync.events.list({ after: 'not-a-cursor' })).error?.code, 400, 'a cursor not given by the plugin: 400')
     t.equal((await app.directorySync.events.list({ limit: 0 })).error?.code, 400, 'limit 0: 400')
     t.equal((await app.directorySync.events.list({ limit: 1001 })).error?.code, 400, 'limit over 1,000: 400')
-    t.equal((await app.directorySync.events.list({ after: start!.after, limit: 1000 })).data!.events.length, 5, 'limit 1,000 is taken')
+    t.equal((await app.directorySync.events.list({ after: start!.after, limit: 1000 })).data!.events.length, 7, 'limit 1,000 is taken')
   })
 })
 
@@ -70,7 +75,7 @@ t.test('cursors survive a restart', async (t) => {
   await first.close()
   const second = await buildApp(t, db)
   await (await openScim(second)).createUser('bob@b.example')
-  t.same(emails((await second.directorySync.events.list({ after: data!.after })).data!.events), ['bob@b.example'], 'the next process goes on from the cursor')
+  t.same(emails((await second.directorySync.events.list({ after: data!.after })).data!.events), ['dsync.created', 'bob@b.example'], 'the next process goes on from the cursor')
 })
 
 t.test('retention: old events go whoever has not read them; an older cursor is told so; failures keep theirs', async (t) => {
@@ -90,7 +95,7 @@ t.test('retention: old events go whoever has not read them; an older cursor is t
     t.match(expired.error, { code: 410, message: /cursor_expired/ }, 'a cursor from before removed events: cursor_expired')
     const fresh = await app.directorySync.events.list()
     t.equal(fresh.error, null, 'without a cursor: from the oldest kept')
-    t.same(emails(fresh.data!.events), ['fails@a.example'], 'the event a failed delivery needs is kept')
+    t.same(emails(fresh.data!.events), ['fails@a.example'], 'the event a failed delivery needs is kept (the rest, lifecycle too, is gone)')
     t.equal((((await app.directorySync.events.failed('picky')).data ?? [])[0]?.event.data as { email?: string })?.email, 'fails@a.example', 'and the failure with its payload')
   })
 })

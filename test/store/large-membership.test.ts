@@ -110,8 +110,8 @@ async function suite (t: Test, db: DbOptions): Promise<void> {
     const { event } = JSON.parse(payload) as { event: string }
     counts.set(event, (counts.get(event) ?? 0) + 1)
   }
-  t.same(Object.fromEntries(counts), { 'user.created': USERS, 'group.created': 1, 'group.user_added': USERS, 'group.user_removed': USERS },
-    'one event per user created, per member added and per member removed')
+  t.same(Object.fromEntries(counts), { 'dsync.created': 1, 'user.created': USERS, 'group.created': 1, 'group.user_added': USERS, 'group.user_removed': USERS },
+    'the directory\'s creation, then one event per user created, per member added and per member removed')
   t.ok(events.every((event, i) => event.seq === i + 1), `the events are numbered 1..${events.length}, without gap or duplicate`)
 }
 
