@@ -1,8 +1,11 @@
 // The stream across directories that events.list follows, at the store: positions are given after the
 // commit, so a transaction that commits late is still read (a global auto-increment would have given
 // it the lower number, and a reader past the higher one would skip it for ever). Two storages on one
-// database (two connection pools, as two processes have) write concurrently while a reader follows
-// cursors: every event is seen exactly once, in each directory's order. On PostgreSQL and MariaDB.
+// database write concurrently while a reader follows cursors, and then two writer processes do: every
+// event is seen exactly once, in each directory's order. On PostgreSQL and MariaDB.
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { randomUUID } from 'node:crypto'
 import t, { type Test } from 'tap'
 import type { DbOptions } from '../../src/index.js'
@@ -81,5 +84,40 @@ async function suite (t: Test, db: DbOptions) {
   t.ok(positions.every((p, i) => i === 0 || p > positions[i - 1]), 'positions only grow')
 }
 
+const writer = fileURLToPath(new URL('./children/stream-writer.ts', import.meta.url))
+const run = promisify(execFile)
+
+async function processes (t: Test, db: DbOptions) {
+  const reader = await openStorage(db)
+  t.teardown(() => reader.close())
+  const directories = Array.from({ length: 4 }, () => randomUUID())
+  let cursor = await reader.events.head()
+  const seen: Array<{ position: number, directoryId: string, seq: number }> = []
+  const state = { writing: true }
+  const following = (async () => {
+    while (state.writing) {
+      const got = await follow(reader, cursor)
+      if (got.length > 0) cursor = got[got.length - 1].position
+      seen.push(...got)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+  })()
+  const writers = [1, 2].map(() => run(process.execPath, ['--import', 'tsx', writer, JSON.stringify(db), JSON.stringify(directories), '20'], { timeout: 120_000 }))
+  const outputs = await Promise.all(writers)
+  state.writing = false
+  await following
+  seen.push(...await follow(reader, cursor))
+  const recorded = outputs.reduce((sum, { stdout }) => sum + JSON.parse(stdout.trim().split('\n').pop()!).recorded, 0)
+  t.equal(recorded, 2 * 4 * 20 * 2, 'the two processes recorded 320 events')
+  t.equal(seen.length, recorded, 'the reader saw as many')
+  t.equal(new Set(seen.map((e) => `${e.directoryId}/${e.seq}`)).size, recorded, 'each exactly once')
+  for (const directoryId of directories) {
+    const seqs = seen.filter((e) => e.directoryId === directoryId).map((e) => e.seq)
+    t.same(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), 'in the directory\'s own order')
+  }
+}
+
 t.test('postgres', (t) => withService(t, 'postgres', 'stream', suite))
+t.test('postgres, two writer processes', (t) => withService(t, 'postgres', 'stream_processes', processes))
+t.test('mariadb, two writer processes', (t) => withService(t, 'mariadb', 'stream_processes', processes))
 t.test('mariadb', (t) => withService(t, 'mariadb', 'stream', suite))
