@@ -9,7 +9,7 @@ import { redact } from '../engine/logging.js'
 import { DatabaseMissingError } from '../errors.js'
 import { resolveOptions, type DbOptions, type ResolvedOptions } from '../options.js'
 import { migrate } from '../store/index.js'
-import type { ApiError, CreateDirectoryParams, Directory, DirectoryType, Page, Result } from '../types.js'
+import type { ApiError, CreateDirectoryParams, Directory, DirectoryType, Result } from '../types.js'
 import { UsageError, type Command, type Globals } from './args.js'
 import { dbFromArgument, sqliteFileOf } from './db.js'
 import { stderrLogger } from './logger.js'
@@ -185,16 +185,17 @@ async function run (admin: DirectoryAdmin, command: DirectoryCommand, globals: G
     case 'show': {
       const { data, error } = await admin.directories.get(command.id)
       if (error) return refused(io, globals, error)
-      const users = await count((page) => admin.users.list(command.id, page), pageLimit)
-      if (typeof users !== 'number') return refused(io, globals, users)
-      const groups = await count((page) => admin.groups.list(command.id, page), pageLimit)
-      if (typeof groups !== 'number') return refused(io, globals, groups)
+      // Counts and deliveries from directories.status (the database's: every instance's deliveries).
+      const status = await admin.directories.status(command.id)
+      if (status.error) return refused(io, globals, status.error)
+      const { users, groups, deliveries, oldestUndeliveredMs } = status.data
       if (globals.json) {
-        writeJson(io, { directory: printable(data, command.revealToken), users, groups })
+        writeJson(io, { directory: printable(data, command.revealToken), users, groups, deliveries, oldestUndeliveredMs })
       } else {
         const rows = describeDirectory(data, providers)
         if (command.revealToken) rows.push(['token', data.scim?.secret ?? '(none)'])
-        io.stdout.write(fields([...rows, ['users', String(users)], ['groups', String(groups)]]))
+        const pending = deliveries.map((d) => `${d.handler} ${d.pending} pending, ${d.failed} failed`).join('; ')
+        io.stdout.write(fields([...rows, ['users', String(users)], ['groups', String(groups)], ['deliveries', pending === '' ? '(no handlers yet)' : pending]]))
       }
       return EXIT.ok
     }
@@ -241,16 +242,5 @@ async function everyDirectory (admin: DirectoryAdmin, pageLimit: number): Promis
     all.push(...page.data)
     pageToken = page.pageToken
     if (page.data.length < pageLimit) return { data: all, error: null }
-  }
-}
-
-/** How many records `list` has, paged (the controller has no count). */
-async function count (list: (page: Page) => Promise<Result<unknown[]>>, pageLimit: number): Promise<number | ApiError> {
-  let total = 0
-  for (;;) {
-    const page = await list({ pageOffset: total, pageLimit })
-    if (page.error) return page.error
-    total += page.data.length
-    if (page.data.length < pageLimit) return total
   }
 }

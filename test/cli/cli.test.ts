@@ -118,6 +118,7 @@ async function lifecycle (t: Test, db: DbOptions, dbArgument: string) {
   t.match(shown.stdout, new RegExp(`endpoint: +${endpoint}`))
   t.match(shown.stdout, /users: +1\n/, 'with its user count')
   t.match(shown.stdout, /groups: +0\n/, 'and its group count')
+  t.match(shown.stdout, /deliveries: +.*jackson \d+ pending, 0 failed/, 'and its deliveries per handler')
   t.notOk(shown.stdout.includes(token), 'without its token')
 
   const rotated = await cli(['directories', 'rotate-token', id, '--json', ...globals])
