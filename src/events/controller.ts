@@ -1,6 +1,6 @@
 // `directorySync.events`: the deliveries kept as failed after their last attempt, and replaying them.
 import type { EventQueue } from '../store/types.js'
-import type { EventListParams, EventPage, FailedDelivery, Result, ScimEvent } from '../types.js'
+import type { DirectoryEvent, EventListParams, EventPage, FailedDelivery, Result, ScimEvent } from '../types.js'
 import type { Dispatcher } from './dispatcher.js'
 
 const invalid = (message: string): Result<never> => ({ data: null, error: { message, code: 400 } })
@@ -17,6 +17,8 @@ function decodeCursor (cursor: string): number | null {
 
 const DEFAULT_LIMIT = 100
 const MAX_LIMIT = 1000
+// The most events one call reads while filtering (see list).
+const MAX_SCAN = 10_000
 
 export function eventsController (queue: EventQueue, dispatcher: Dispatcher) {
   return {
@@ -38,22 +40,29 @@ export function eventsController (queue: EventQueue, dispatcher: Dispatcher) {
       }
       const wanted = types === undefined ? undefined : new Set<string>(types)
       await queue.head() // numbers what was committed since the last call
-      const found: Array<{ position: number, event: ScimEvent }> = []
+      const found: Array<{ position: number, event: DirectoryEvent }> = []
       let from = start
+      let scanned = 0
+      let cut = false
       for (;;) {
         const batch = await queue.read(from, Math.max(limit + 1, 100), directoryId)
         for (const { position, event } of batch) {
-          const payload = event.payload as unknown as ScimEvent
+          const payload = event.payload as unknown as DirectoryEvent
           if (wanted === undefined || wanted.has(payload.event)) found.push({ position, event: payload })
         }
         if (batch.length === 0 || found.length > limit) break
         from = batch[batch.length - 1].position
+        // A filter that matches little must not read the whole stream in one call: past MAX_SCAN events
+        // read, the page ends there and its cursor goes on from the last event read (all skipped ones
+        // did not match), with hasMore.
+        scanned += batch.length
+        if (scanned >= MAX_SCAN) { cut = true; break }
       }
+      const full = found.length > limit
       const page = found.slice(0, limit)
-      return {
-        data: { events: page.map((entry) => entry.event), after: encodeCursor(page.length === 0 ? start : page[page.length - 1].position), hasMore: found.length > limit },
-        error: null
-      }
+      // After the last event returned; a cut page (not full) goes on after the last event read.
+      const next = !full && cut ? from : page.length > 0 ? page[page.length - 1].position : start
+      return { data: { events: page.map((entry) => entry.event), after: encodeCursor(next), hasMore: full || cut }, error: null }
     },
     /** The current position: events.list({ after }) from it answers only what comes next. */
     async head (): Promise<Result<{ after: string }>> {

@@ -1,7 +1,7 @@
 // Retention: events older than `events.retention` are removed, whoever has or has not read them (a
 // removed hook's cursor holds nothing back), in bounded batches of short transactions (sql-stream.ts
 // trim). A failed delivery keeps its event until it is replayed or older than `events.failedRetention`.
-// Every instance sweeps; a sweep that finds nothing costs one indexed read.
+// Every instance sweeps; a sweep that finds nothing costs a few indexed reads (created_at, stream_pos).
 import type { FastifyBaseLogger } from 'fastify'
 import type { EventQueue } from '../store/types.js'
 

@@ -25,13 +25,12 @@ export async function directoryStatus (
   directoryId: string, store: ResourceStore, queue: EventQueue, activity: DirectoryActivity | undefined, now = Date.now()
 ): Promise<DirectoryStatus> {
   const count = async (type: 'User' | 'Group') => (await store.list(directoryId, type, { offset: 0, limit: 0 })).total
-  const [users, groups, handlers, head, failures] = await Promise.all([
-    count('User'), count('Group'), queue.handlers(), queue.directoryHead(directoryId), queue.failures()
+  const [users, groups, handlers, head, failed] = await Promise.all([
+    count('User'), count('Group'), queue.handlers(), queue.directoryHead(directoryId), queue.failureCounts(directoryId)
   ])
   const deliveries = await Promise.all(handlers.map(async (handler) => {
     const { lastSeq } = await queue.position(directoryId, handler)
-    const failed = failures.filter((f) => f.handler === handler && f.event.directoryId === directoryId).length
-    return { handler, pending: Math.max(head - lastSeq, 0), failed, passed: lastSeq }
+    return { handler, pending: Math.max(head - lastSeq, 0), failed: failed.get(handler) ?? 0, passed: lastSeq }
   }))
   // The oldest event some handler has not passed yet.
   const behind = deliveries.filter((d) => d.pending > 0)

@@ -11,9 +11,9 @@ const ENTRA_FLAG = '/?aadOptscim062020'
 /** `directory` with scim.path and scim.endpoint as this registration serves them (`baseUrl`: external URL + base path). */
 export function withEndpoint (directory: Directory, baseUrl: string): Directory {
   if (!directory.scim?.path) return directory // not a SCIM directory (google): it has no endpoint
-  const { pathname } = new URL(baseUrl)
-  const path = `${pathname.replace(/\/+$/, '')}/${directory.id}${directory.type === 'azure-scim-v2' ? ENTRA_FLAG : ''}`
-  return { ...directory, scim: { ...directory.scim, path, endpoint: `${baseUrl}/${directory.id}${directory.type === 'azure-scim-v2' ? ENTRA_FLAG : ''}` } }
+  const endpoint = `${baseUrl}/${directory.id}${directory.type === 'azure-scim-v2' ? ENTRA_FLAG : ''}`
+  const { pathname, search } = new URL(endpoint)
+  return { ...directory, scim: { ...directory.scim, path: pathname + search, endpoint } }
 }
 
 type Directories = DirectorySyncController['directories']

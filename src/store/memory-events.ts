@@ -98,10 +98,17 @@ export class MemoryEventQueue implements EventQueue {
   }
 
   async read (after: number, limit: number, directoryId?: string): Promise<Array<{ position: number, event: RecordedEvent }>> {
+    // Positions only grow: the first entry after `after` is found by bisection, not by a scan from the start.
+    let [lo, hi] = [0, this.stream.length]
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.stream[mid].position <= after) lo = mid + 1
+      else hi = mid
+    }
     const out: Array<{ position: number, event: RecordedEvent }> = []
-    for (const entry of this.stream) {
-      if (out.length >= limit) break
-      if (entry.position > after && (directoryId === undefined || entry.event.directoryId === directoryId)) out.push(entry)
+    for (let i = lo; i < this.stream.length && out.length < limit; i++) {
+      const entry = this.stream[i]
+      if (directoryId === undefined || entry.event.directoryId === directoryId) out.push(entry)
     }
     return out
   }
@@ -130,6 +137,14 @@ export class MemoryEventQueue implements EventQueue {
 
   async handlers (): Promise<string[]> {
     return [...this.registered.keys()].sort()
+  }
+
+  async failureCounts (directoryId: string): Promise<Map<string, number>> {
+    const counts = new Map<string, number>()
+    for (const failure of this.failed.values()) {
+      if (failure.event.directoryId === directoryId) counts.set(failure.handler, (counts.get(failure.handler) ?? 0) + 1)
+    }
+    return counts
   }
 
   async directoryHead (directoryId: string): Promise<number> {

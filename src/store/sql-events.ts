@@ -186,6 +186,12 @@ export class SqlEventQueue implements EventQueue {
     return rows.map((row) => row.handler)
   }
 
+  async failureCounts (directoryId: string): Promise<Map<string, number>> {
+    const { rows } = await this.db.query<{ handler: string, n: number | string }>(
+      `SELECT f.handler, COUNT(*) AS n FROM ${FAILURES} f JOIN ${EVENTS} e ON e.id = f.event_id WHERE e.directory_id = ? GROUP BY f.handler`, [directoryId])
+    return new Map(rows.map((row) => [row.handler, Number(row.n)]))
+  }
+
   async directoryHead (directoryId: string): Promise<number> {
     const { rows } = await this.db.query<{ head: number | string }>(`SELECT head FROM ${HEADS} WHERE directory_id = ?`, [directoryId])
     return rows.length === 0 ? 0 : Number(rows[0].head)

@@ -56,7 +56,8 @@ const STEPS: Record<MigrationVersion, Step> = {
 
 /**
  * Migration 4: dsync_events.stream_pos, the event's place in the stream across directories, given after
- * the commit by the sequencer (sql-stream.ts); null until then. Existing events are left null: the
+ * the commit by the sequencer (sql-stream.ts); null until then. And an index on created_at, by which
+ * the sequencer orders and retention finds what is old. Existing events are left null: the
  * sequencer numbers them first. Idempotent (MySQL runs a step again after a cut).
  */
 async function streamPositions (run: Run): Promise<void> {
@@ -64,8 +65,11 @@ async function streamPositions (run: Run): Promise<void> {
   if (run.dialect === 'mysql') {
     const { rows } = await run.query('SELECT 1 AS found FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = \'dsync_events\' AND index_name = \'dsync_events_stream\'')
     if (rows.length === 0) await run.query('CREATE UNIQUE INDEX dsync_events_stream ON dsync_events (stream_pos)')
+    const { rows: aged } = await run.query('SELECT 1 AS found FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = \'dsync_events\' AND index_name = \'dsync_events_age\'')
+    if (aged.length === 0) await run.query('CREATE INDEX dsync_events_age ON dsync_events (created_at)')
   } else {
     await run.query('CREATE UNIQUE INDEX IF NOT EXISTS dsync_events_stream ON dsync_events (stream_pos)')
+    await run.query('CREATE INDEX IF NOT EXISTS dsync_events_age ON dsync_events (created_at)')
   }
 }
 

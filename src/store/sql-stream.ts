@@ -114,7 +114,7 @@ export async function trim (db: Executor, cutoff: number, failedCutoff: number):
         `SELECT directory_id, seq, stream_pos FROM dsync_events e WHERE created_at < ?
          AND NOT EXISTS (SELECT 1 FROM dsync_event_failures f WHERE f.event_id = e.id) ORDER BY created_at LIMIT ?`, [cutoff, TRIM_BATCH])
       if (rows.length === 0) return 0
-      for (const row of rows) await query('DELETE FROM dsync_events WHERE directory_id = ? AND seq = ?', [row.directory_id, row.seq])
+      await query(`DELETE FROM dsync_events WHERE ${rows.map(() => '(directory_id = ? AND seq = ?)').join(' OR ')}`, rows.flatMap((row) => [row.directory_id, row.seq]))
       const highest = Math.max(...rows.map((row) => Number(row.stream_pos ?? 0)))
       if (highest > await setting(query, TRIMMED, forUpdate(db))) await setSetting(query, db.dialect, TRIMMED, highest)
       return rows.length

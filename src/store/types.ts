@@ -153,6 +153,8 @@ export interface EventQueue {
   trim(cutoff: number, failedCutoff: number): Promise<number>
   /** Every handler ever registered on this database (by any instance). */
   handlers(): Promise<string[]>
+  /** How many deliveries of the directory's events are kept as failed, per handler. */
+  failureCounts(directoryId: string): Promise<Map<string, number>>
   /** The number of the directory's last recorded event (0: none). */
   directoryHead(directoryId: string): Promise<number>
   failures(handler?: string): Promise<FailedDelivery[]>

@@ -99,3 +99,24 @@ t.test('retention: old events go whoever has not read them; an older cursor is t
     t.equal((((await app.directorySync.events.failed('picky')).data ?? [])[0]?.event.data as { email?: string })?.email, 'fails@a.example', 'and the failure with its payload')
   })
 })
+
+t.test('a filter that matches little reads at most 10,000 events a call, and its cursor goes on', async (t) => {
+  const app = await buildApp(t, mem)
+  const { data: start } = await app.directorySync.events.head()
+  const scim = await openScim(app)
+  const created = await scim.createUser('first@a.example')
+  for (let i = 0; i < 10_100; i++) await app.directorySync.directories.update(scim.directory.id, { name: `n${i % 2}` }) // dsync.updated, many
+  await scim.rename(created.id, 'Renamed')
+  let after = start!.after
+  const seen: string[] = []
+  let calls = 0
+  for (;;) {
+    const { data } = await app.directorySync.events.list({ after, types: ['user.updated'] })
+    calls++
+    seen.push(...data!.events.map((e) => e.event))
+    after = data!.after
+    if (!data!.hasMore) break
+  }
+  t.same(seen, ['user.updated'], 'the one match is found')
+  t.ok(calls >= 2, `in ${calls} calls, each reading at most 10,000 events`)
+})
