@@ -6,6 +6,7 @@ import { InvalidOptionError } from './errors.js'
 import type { DeliveryOptions } from './events/dispatcher.js'
 import type { RetentionOptions } from './events/retention.js'
 import type { MetricsOptions } from './events/metrics.js'
+import type { GuardOptions } from './events/guard.js'
 import type { Registry } from 'prom-client'
 import type { HookOptions, ScimEventHandler } from './types.js'
 import { DEFAULT_LIMITS, type Limits } from './scim/limits.js'
@@ -87,6 +88,11 @@ export const OptionsSchema = Type.Object({
       directoryLabel: Type.Optional(Type.Boolean({ description: 'add directory_id as a label (default false: it grows with customers)' }))
     }, { additionalProperties: false })
   ], { description: 'Prometheus metrics (prom-client): false turns them off' })),
+  guard: Type.Optional(Type.Object({
+    minUsers: Type.Integer({ minimum: 0, description: 'the guard trips only when more users than this are deprovisioned within the window' }),
+    ratio: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'and more than this share of the directory\'s users (0 < ratio <= 1)' }),
+    windowMs: Positive('the window, in ms, in which deprovisions (deactivations and deletions) are counted')
+  }, { additionalProperties: false, description: 'the deprovisioning guard (off without it): a mass deprovisioning holds that directory\'s events until guard.release' })),
   onScimEvent: Type.Optional(Type.Union([
     Type.Function([Type.Any()], Type.Any()),
     Type.Object({
@@ -143,6 +149,8 @@ export interface ResolvedOptions {
   onScimEvent: (HookOptions & { handler: ScimEventHandler }) | undefined
   /** undefined: metrics off. */
   metrics: MetricsOptions | undefined
+  /** undefined: the guard is off. */
+  guard: GuardOptions | undefined
   events: DeliveryOptions & RetentionOptions & { webhookTimeout: number, lifecycleWebhooks: boolean }
 }
 
@@ -202,6 +210,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     fairness: { ...DEFAULT_FAIRNESS, ...options.fairness },
     authFailures: options.authFailures === false ? undefined : { ...DEFAULT_AUTH_FAILURES, ...options.authFailures },
     metrics: options.metrics === false ? undefined : { ...options.metrics },
+    guard: options.guard === undefined ? undefined : { ...options.guard },
     onScimEvent: typeof options.onScimEvent === 'function' ? { handler: options.onScimEvent } : options.onScimEvent,
     events: resolveEvents(options.events)
   }

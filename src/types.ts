@@ -151,8 +151,36 @@ export type DirectoryLifecycleEvent = EventEnvelope & {
   created: string
 }
 
-/** Every event the plugin records: the SCIM changes, and the directories' lifecycle. */
-export type DirectoryEvent = ScimEvent | DirectoryLifecycleEvent
+/** What the deprovisioning guard reports when it trips or is released. */
+export interface GuardReport {
+  directory: DirectorySummary
+  /** The id of the first event held (directory.guard_tripped); of the last one released (directory.guard_released). */
+  event_id: string | null
+  /** Users deprovisioned (deactivated or deleted) within the window when it tripped. */
+  deprovisioned: number
+  /** The directory's users the ratio was taken of: those stored, plus those deleted within the window. */
+  users: number
+  min_users: number
+  ratio: number
+  window_ms: number
+  /** directory.guard_released: how many held events go out, and how many were coalesced away. */
+  released?: number
+  coalesced?: number
+}
+
+/**
+ * The deprovisioning guard (the `guard` option): directory.guard_tripped goes out at once (before the
+ * events it holds), directory.guard_released after the events it released. Delivered as lifecycle events.
+ */
+export type GuardEvent = EventEnvelope & {
+  event: 'directory.guard_tripped' | 'directory.guard_released'
+  data: GuardReport
+  id: string
+  created: string
+}
+
+/** Every event the plugin records: the SCIM changes, the directories' lifecycle and the guard's reports. */
+export type DirectoryEvent = ScimEvent | DirectoryLifecycleEvent | GuardEvent
 
 /** A hook that takes lifecycle events too (registered with `{ lifecycle: true }`). */
 export type DirectoryEventHandler = (this: FastifyInstance, event: DirectoryEvent) => void | Promise<void>
@@ -218,6 +246,11 @@ export interface EventPage {
   after: string
   /** Whether more events matching the filter come after these. */
   hasMore: boolean
+  /**
+   * Set when the page stops before an event the tripped deprovisioning guard holds (of this directory):
+   * later events, of any directory, follow once the guard is released.
+   */
+  paused?: { directoryId: string }
 }
 
 /** A SCIM request as the status tells of it. */
@@ -244,6 +277,11 @@ export interface DirectoryStatus {
   deliveries: Array<{ handler: string, pending: number, failed: number }>
   /** How old (ms) the oldest event is that some handler has not passed yet; null when none is pending. */
   oldestUndeliveredMs: number | null
+  /**
+   * The deprovisioning guard (shared across instances): 'off' without the `guard` option, 'armed', or
+   * 'tripped' with the time it tripped, the id of the first event held and how many are held.
+   */
+  guard: { state: 'off' | 'armed' } | { state: 'tripped', trippedAt: string, heldFrom: string | null, held: number }
 }
 
 /** `app.directorySync`: every method is safe to call concurrently, for any mix of directories. */
@@ -266,6 +304,15 @@ export interface DirectorySyncController {
     failed(handler?: string): Promise<Result<FailedDelivery[]>>
     /** Delivers a failed event again (to `handler`, or to every handler it failed for); success removes it from the failed list. */
     replay(eventId: string, handler?: string): Promise<Result<{ delivered: number, failed: number }>>
+  }
+  /** The deprovisioning guard (the `guard` option). */
+  guard: {
+    /**
+     * Resumes delivery of a directory's held events, in order, to hooks, webhooks and events.list. With
+     * `coalesce`, held events are first reduced to the net change per resource (a user deactivated and
+     * reactivated while held delivers nothing). Error 409 when the guard is not tripped.
+     */
+    release(directoryId: string, options?: { coalesce?: boolean }): Promise<Result<{ released: number, coalesced: number }>>
   }
   directories: {
     create(params: CreateDirectoryParams): Promise<Result<Directory>>

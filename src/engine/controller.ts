@@ -26,7 +26,7 @@ function badWebhook (params: { webhook_url?: string }): Result<never> | null {
 
 export function buildController (
   run: Run, providers: Record<string, string>, store: ResourceStore, pageLimit: number, cache: DirectoryCache,
-  queue: EventQueue, record: LifecycleRecorder, activity?: DirectoryActivity
+  queue: EventQueue, record: LifecycleRecorder, activity?: DirectoryActivity, guarded = false
 ): Pick<DirectorySyncController, 'directories' | 'providers' | 'users' | 'groups'> {
   // Users and groups are read from the plugin's store, which answers the wire too: what a host reads is
   // what the identity provider last wrote (jackson's copy follows through the event queue).
@@ -74,21 +74,19 @@ export function buildController (
         if (rotated.data !== null) await record(rotated.data, 'dsync.token_rotated')
         return rotated
       }),
-      // jackson's record goes first, then the dsync.deleted event (with the settings as they were),
-      // then the users and groups; the directory's events stay until their retention. A crash between
-      // the first two loses that one event.
+      // jackson's record goes first, then the dsync.deleted event (with the settings as they were, and
+      // the webhook kept to tell it). The users, groups, events and failures stay until every handler
+      // has passed that event (or its retention), then a server purges them (purge.ts). A crash between
+      // the first two loses that one event, and the data then stays until retention.
       delete: (id) => run(id, async (set) => {
         const existing = await set.directories.get(id)
         if (existing.error) return { data: null, error: existing.error }
         const result = await set.directories.delete(id)
         cache.forget(id)
-        if (result.error === null) {
-          await record(existing.data, 'dsync.deleted')
-          await store.dropDirectory(id)
-        }
+        if (result.error === null) await record(existing.data, 'dsync.deleted')
         return result
       }),
-      status: (id) => inDirectory(id, async () => ({ data: await directoryStatus(id, store, queue, activity), error: null })),
+      status: (id) => inDirectory(id, async () => ({ data: await directoryStatus(id, store, queue, activity, guarded), error: null })),
       getByTenantAndProduct: (tenant, product) => run(undefined, (set) => set.directories.getByTenantAndProduct(tenant, product)),
       getAll: (page?: Page) => run(undefined, (set) => set.directories.getAll(page))
     },

@@ -13,6 +13,9 @@ import { RetentionSweeper } from '../events/retention.js'
 import { DirectoryActivity } from '../events/status.js'
 import { DsyncMetrics } from '../events/metrics.js'
 import { lifecycleRecorder, type LifecycleRecorder } from '../events/lifecycle.js'
+import { deprovisionOf, guardWrite, releaseGuard } from '../events/guard.js'
+import { DeletedDirectoryPurger } from '../events/purge.js'
+import type { NewEvent } from '../store/types.js'
 import type { ScimBackend } from '../scim/backend.js'
 import type { Directory, DirectorySyncController, Result, ScimEvent } from '../types.js'
 import { Lanes, Mutex } from './confinement.js'
@@ -68,21 +71,28 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     const record: LifecycleRecorder = async (directory, type, previous) => {
       const seq = await recordLifecycle(directory, type, previous)
       dispatcher.deliver(directory.id, seq).catch(() => {}) // what this misses, the poller delivers
+      if (type === 'dsync.deleted') purger.deleted(directory.id)
       return seq
     }
-    const controller = buildController(run, sets[0].providers(), opened.resources, database.options.pageLimit as number, directories, opened.events, record, activity)
+    const controller = buildController(run, sets[0].providers(), opened.resources, database.options.pageLimit as number, directories, opened.events, record, activity, options.guard !== undefined)
 
     const metrics = options.metrics === undefined ? undefined : new DsyncMetrics(options.metrics)
-    const dispatcher = new Dispatcher(opened.events, options.events, log.child({ component: 'events' }), metrics)
+    const eventsLog = log.child({ component: 'events' })
+    const dispatcher = new Dispatcher(opened.events, options.events, eventsLog, metrics, options.guard !== undefined)
     // jackson's copy is kept from the queue too, so that a crash after a commit cannot leave it behind;
-    // nothing on the wire or in the controller reads it, so no response waits for it.
-    dispatcher.add(JACKSON_HANDLER, (event) => run(event.directory_id, (set) => mirrorEvent(set, event)), false, true)
-    hooks.each((hook) => dispatcher.add(hook.key, hook.run, true, false, hook.from, hook.lifecycle))
+    // nothing on the wire or in the controller reads it, so no response waits for it. The guard does not hold it.
+    dispatcher.add(JACKSON_HANDLER, (event) => run(event.directory_id, (set) => mirrorEvent(set, event)), { awaited: false, usesDatabase: true })
+    hooks.each((hook) => dispatcher.add(hook.key, hook.run, { awaited: true, from: hook.from, lifecycle: hook.lifecycle, held: true }))
     // Lifecycle events only when the host asked for them: receivers written for jackson's eight event types may refuse others.
-    dispatcher.add(WEBHOOK_HANDLER, webhookHandler((id) => directories.get(id), options.events.webhookTimeout), false, false, 'now', options.events.lifecycleWebhooks)
+    const deletedWebhook = async (id: string) => (await opened.events.directoryState(id)).deleted?.webhook
+    dispatcher.add(WEBHOOK_HANDLER, webhookHandler((id) => directories.get(id), deletedWebhook, options.events.webhookTimeout),
+      { awaited: false, lifecycle: options.events.lifecycleWebhooks, held: true })
     await dispatcher.start()
-    const retention = new RetentionSweeper(opened.events, options.events, log.child({ component: 'events' }))
+    const retention = new RetentionSweeper(opened.events, options.events, eventsLog)
     retention.start()
+    const inWrite = <T>(directoryId: string, fn: () => Promise<T>) => writes.run(writeKey(directoryId), fn)
+    const purger = new DeletedDirectoryPurger(opened.events, opened.resources, options.events, () => dispatcher.handlerKeys(), inWrite, eventsLog)
+    purger.start()
 
     // A write's events (the array the operation passes on to deliver) → the number of the last of them.
     const lastSeqOf = new WeakMap<ScimEvent[], number>()
@@ -91,16 +101,23 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
       // The directory's lane orders its writes in this process; the transaction (and its directory lock)
       // across processes. The change and its events are stored together; jackson's copy follows from the events.
       write: (directory, fn) => writes.run(writeKey(directory.id), async () => {
-        const { outcome, events } = await opened.atomically(directory.id, async (scope) => {
+        const { outcome, events, tripped } = await opened.atomically(directory.id, async (scope) => {
           const outcome = await fn(scope.resources)
           const created = Date.now()
           const events: ScimEvent[] = outcome.changes.map((change) => ({
             ...jacksonEvent(directory, change), id: randomUUID(), created: new Date(created).toISOString()
           }))
-          const recorded = await scope.record(events.map((payload) => ({ id: payload.id, payload: payload as unknown as Record<string, unknown>, createdAt: created })))
+          let recording: NewEvent[] = events.map((event) => {
+            const payload = event as unknown as Record<string, unknown>
+            return { id: event.id, payload, createdAt: created, deprovision: deprovisionOf(payload) }
+          })
+          // The guard counts this write's deprovisions with the directory's earlier ones (guard.ts).
+          if (options.guard !== undefined) recording = await guardWrite(options.guard, scope, directory, recording, created)
+          const recorded = await scope.record(recording)
           if (recorded.length > 0) lastSeqOf.set(events, recorded[recorded.length - 1].seq)
-          return { outcome, events }
+          return { outcome, events, tripped: recording.length > events.length }
         })
+        if (tripped) eventsLog.warn({ directoryId: directory.id }, 'deprovisioning guard tripped: the directory\'s events are held until guard.release')
         return { ...outcome, events }
       }),
       async deliver (directory, events, callback) {
@@ -127,7 +144,19 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
           if (found.error !== null) return found
           return { data: await run(directoryId, (set) => resyncDirectory(set, found.data, opened.resources)), error: null }
         },
-        events: eventsController(opened.events, dispatcher)
+        events: eventsController(opened.events, dispatcher, options.guard !== undefined),
+        guard: {
+          release: async (directoryId, releaseOptions = {}) => {
+            if (options.guard === undefined) return { data: null, error: { message: 'The deprovisioning guard is off (no guard option)', code: 409 } }
+            const found = await directories.get(directoryId)
+            if (found.error !== null) return found
+            const released = await releaseGuard(opened, options.guard, found.data, releaseOptions.coalesce === true, (fn) => inWrite(directoryId, fn))
+            if (released === null) return { data: null, error: { message: `The guard of directory ${directoryId} is not tripped`, code: 409 } }
+            eventsLog.warn({ directoryId, released: released.released, coalesced: released.coalesced }, 'deprovisioning guard released')
+            await dispatcher.deliver(directoryId, released.seq)
+            return { data: { released: released.released, coalesced: released.coalesced }, error: null }
+          }
+        }
       },
       backend,
       directory: (id) => directories.get(id),
@@ -137,6 +166,7 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
         if (closed) return
         closed = true
         await retention.close()
+        await purger.close()
         await dispatcher.close()
         await writes.idle()
         await core.close()

@@ -20,7 +20,8 @@ const MAX_LIMIT = 1000
 // The most events one call reads while filtering (see list).
 const MAX_SCAN = 10_000
 
-export function eventsController (queue: EventQueue, dispatcher: Dispatcher) {
+/** `guarded`: the deprovisioning guard is on, so the list stops before an event it holds. */
+export function eventsController (queue: EventQueue, dispatcher: Dispatcher, guarded = false) {
   return {
     /**
      * The events after `after` (from the oldest kept without it), across directories or of one, of
@@ -39,30 +40,52 @@ export function eventsController (queue: EventQueue, dispatcher: Dispatcher) {
         start = position
       }
       const wanted = types === undefined ? undefined : new Set<string>(types)
-      await queue.head() // numbers what was committed since the last call
+      const top = await queue.head() // numbers what was committed since the last call
+      // Directories whose tripped guard holds events, read after the head: a trip is stored with the
+      // events it holds, so none of them up to `top` is numbered without it being seen here (what
+      // another reader numbers meanwhile, past `top`, waits for the next call).
+      const held = guarded ? await queue.heldDirectories() : new Map<string, number>()
       const found: Array<{ position: number, event: DirectoryEvent }> = []
       let from = start
       let scanned = 0
       let cut = false
+      let paused: string | undefined
       for (;;) {
         const batch = await queue.read(from, Math.max(limit + 1, 100), directoryId)
+        let read = 0
         for (const { position, event } of batch) {
+          if (guarded && position > top) {
+            cut = true
+            break
+          }
+          const heldFrom = held.get(event.directoryId)
+          if (heldFrom !== undefined && event.seq >= heldFrom) {
+            // The stream stops here, for every directory: one cursor cannot pass an event and come back to it.
+            paused = event.directoryId
+            break
+          }
+          read++
+          from = position
+          if (event.coalesced === true) continue // reduced away by the guard's release
           const payload = event.payload as unknown as DirectoryEvent
           if (wanted === undefined || wanted.has(payload.event)) found.push({ position, event: payload })
         }
-        if (batch.length === 0 || found.length > limit) break
-        from = batch[batch.length - 1].position
+        if (paused !== undefined || (guarded && cut) || batch.length === 0 || found.length > limit) break
         // A filter that matches little must not read the whole stream in one call: past MAX_SCAN events
         // read, the page ends there and its cursor goes on from the last event read (all skipped ones
         // did not match), with hasMore.
-        scanned += batch.length
+        scanned += read
         if (scanned >= MAX_SCAN) { cut = true; break }
       }
       const full = found.length > limit
       const page = found.slice(0, limit)
-      // After the last event returned; a cut page (not full) goes on after the last event read.
-      const next = !full && cut ? from : page.length > 0 ? page[page.length - 1].position : start
-      return { data: { events: page.map((entry) => entry.event), after: encodeCursor(next), hasMore: full || cut }, error: null }
+      // After the last event returned; a page cut or paused (not full) goes on after the last event read
+      // (all skipped ones did not match).
+      const next = !full && (cut || paused !== undefined) ? from : page.length > 0 ? page[page.length - 1].position : start
+      return {
+        data: { events: page.map((entry) => entry.event), after: encodeCursor(next), hasMore: full || (cut && paused === undefined), ...(paused !== undefined && !full ? { paused: { directoryId: paused } } : {}) },
+        error: null
+      }
     },
     /** The current position: events.list({ after }) from it answers only what comes next. */
     async head (): Promise<Result<{ after: string }>> {

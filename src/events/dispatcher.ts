@@ -38,6 +38,22 @@ export interface DeliveryOptions {
 }
 
 type Run = (event: ScimEvent) => Promise<void>
+
+export interface HandlerOptions {
+  /** A SCIM response waits (within the budget) for this handler (the hooks); webhooks are not awaited. */
+  awaited: boolean
+  /**
+   * The handler writes to the plugin's database (jackson's copy), so any connection failure of it is an
+   * outage; of another handler, only the plugin's own FST_DSYNC_DB_UNAVAILABLE is.
+   */
+  usesDatabase?: boolean
+  /** Where the key starts the first time it is registered. */
+  from?: 'now' | 'oldest'
+  /** The handler takes the directories' lifecycle and guard events; without it they are passed over (the cursor moves, nothing is run). */
+  lifecycle?: boolean
+  /** The deprovisioning guard holds this handler's deliveries while tripped (hooks, webhooks; not jackson's copy). */
+  held?: boolean
+}
 /**
  * A failed attempt: its message, whether it failed because the plugin's database is unavailable (not
  * counted), and whether the database refused its data for good (not retried).
@@ -62,7 +78,7 @@ const OUTAGE_RETRY = 1000
 export class Dispatcher {
   readonly owner = randomUUID()
   /** In delivery order. */
-  private readonly handlers = new Map<string, { run: Run, group: Group, usesDatabase: boolean, lifecycle: boolean }>()
+  private readonly handlers = new Map<string, { run: Run, group: Group, usesDatabase: boolean, lifecycle: boolean, held: boolean }>()
   private readonly running = new Map<string, Promise<void>>()
   private readonly again = new Set<string>()
   private readonly timers = new Map<string, { timer: NodeJS.Timeout, due: number }>()
@@ -84,20 +100,14 @@ export class Dispatcher {
   private poller: NodeJS.Timeout | undefined
   private closed = false
 
+  /** `guarded`: the deprovisioning guard is on (guard.ts), so a drain looks where it holds a directory. */
   constructor (
     private readonly queue: EventQueue, private readonly options: DeliveryOptions, private readonly log: FastifyBaseLogger,
-    private readonly metrics?: DsyncMetrics
+    private readonly metrics?: DsyncMetrics, private readonly guarded = false
   ) {}
 
-  /**
-   * `awaited`: a SCIM response waits (within the budget) for this handler; webhooks are not awaited.
-   * `usesDatabase`: the handler writes to the plugin's database (jackson's copy), so any connection
-   * failure of it is an outage; of another handler, only the plugin's own FST_DSYNC_DB_UNAVAILABLE is.
-   * `from`: where the key starts the first time it is registered. `lifecycle`: the handler takes the
-   * directories' lifecycle events; without it they are passed over (the cursor moves, nothing is run).
-   */
-  add (key: string, run: Run, awaited: boolean, usesDatabase = false, from: 'now' | 'oldest' = 'now', lifecycle = false): void {
-    this.handlers.set(key, { run, group: awaited ? 'awaited' : 'background', usesDatabase, lifecycle })
+  add (key: string, run: Run, { awaited, usesDatabase = false, from = 'now', lifecycle = false, held = false }: HandlerOptions): void {
+    this.handlers.set(key, { run, group: awaited ? 'awaited' : 'background', usesDatabase, lifecycle, held })
     // The first registration of a key decides where it starts: after the events recorded so far, or
     // with the oldest kept (since 0).
     const registering = this.queue.registerHandler(key, from === 'oldest' ? 0 : Date.now())
@@ -146,9 +156,22 @@ export class Dispatcher {
       const elsewhere = this.keys('awaited').filter((key) => !this.claims.has(`${directoryId}\u0000${key}`))
       if (elsewhere.length === 0) return
       const positions = await Promise.all(elsewhere.map((key) => this.queue.position(directoryId, key)))
-      if (positions.every(({ lastSeq, attempts }) => lastSeq >= upTo || attempts > 0)) return
+      // Done also where the guard holds the handler back: held events wait for a release, not for this response.
+      const heldFrom = await this.heldFrom(directoryId)
+      const through = (key: string) => heldFrom !== null && this.handlers.get(key)?.held === true ? Math.min(upTo, heldFrom - 1) : upTo
+      if (positions.every(({ lastSeq, attempts }, i) => lastSeq >= through(elsewhere[i]) || attempts > 0)) return
       await new Promise((resolve) => setTimeout(resolve, ELSEWHERE_POLL))
     }
+  }
+
+  /** The keys of the handlers added, in delivery order. */
+  handlerKeys (): string[] {
+    return [...this.handlers.keys()]
+  }
+
+  // Where the guard holds the directory (the seq of its first held event), null where it does not.
+  private async heldFrom (directoryId: string): Promise<number | null> {
+    return this.guarded ? (await this.queue.directoryState(directoryId)).heldFrom : null
   }
 
   /** Runs one event through one handler now (a replay); answers the error, or undefined on success. */
@@ -277,6 +300,8 @@ export class Dispatcher {
         const from = Math.min(...[...active.values()].map((state) => state.lastSeq))
         const batch = await this.queue.next(directoryId, from, BATCH)
         if (batch.length === 0) return
+        // Read after the batch: a trip is stored with the events it holds, so it is seen with them.
+        const heldFrom = await this.heldFrom(directoryId)
         const ours = this.localHead.get(directoryId) ?? 0
         if (!this.othersSeen && batch.some((event) => event.createdAt >= this.startedAt && event.seq > ours)) this.othersSeen = true
         const last = batch.length < BATCH // the loop's `again` flag covers what is recorded meanwhile
@@ -288,8 +313,13 @@ export class Dispatcher {
               continue
             }
             const handler = this.handlers.get(key)!
-            // A lifecycle event for a handler that does not take them is passed over, as handled.
-            const passedOver = !handler.lifecycle && isLifecycleEvent(String(event.payload.event))
+            if (handler.held && heldFrom !== null && event.seq >= heldFrom) {
+              active.delete(key) // held by the guard: its cursor waits here until a release delivers again
+              continue
+            }
+            // A lifecycle event for a handler that does not take them is passed over, as handled; so is
+            // an event the guard's release coalesced away.
+            const passedOver = (!handler.lifecycle && isLifecycleEvent(String(event.payload.event))) || (handler.held && event.coalesced === true)
             const failure = passedOver ? undefined : await this.attempt(handler.run, event, handler.usesDatabase)
             const error = failure?.message ?? ''
             if (this.closed || !this.claims.has(`${directoryId}\u0000${key}`)) {

@@ -13,7 +13,10 @@ export const LIFECYCLE_EVENTS: readonly DirectoryLifecycleEventType[] = [
   'dsync.created', 'dsync.updated', 'dsync.activated', 'dsync.deactivated', 'dsync.token_rotated', 'dsync.deleted'
 ]
 
-export const isLifecycleEvent = (name: string): boolean => (LIFECYCLE_EVENTS as readonly string[]).includes(name)
+// The guard's reports (guard.ts) are delivered as lifecycle events are: they are not jackson's.
+const DIRECTORY_EVENTS: readonly string[] = [...LIFECYCLE_EVENTS, 'directory.guard_tripped', 'directory.guard_released']
+
+export const isLifecycleEvent = (name: string): boolean => DIRECTORY_EVENTS.includes(name)
 
 /** What a lifecycle event says of its directory: no secret. */
 export function summary (directory: Directory): DirectorySummary {
@@ -58,7 +61,16 @@ export function lifecycleRecorder (storage: Storage): LifecycleRecorder {
       id,
       created: new Date(createdAt).toISOString()
     }
-    const recorded = await storage.atomically(directory.id, (scope) => scope.record([{ id, payload, createdAt }]))
-    return recorded[recorded.length - 1]?.seq
+    const recorded = await storage.atomically(directory.id, async (scope) => {
+      const [event] = await scope.record([{ id, payload, createdAt }])
+      // A deleted directory's webhook is told of the deletion too: its settings are kept for that
+      // (sealed like any secret) until the directory's data is purged (purge.ts).
+      if (type === 'dsync.deleted') {
+        const webhook = directory.webhook?.endpoint ? { endpoint: directory.webhook.endpoint, secret: directory.webhook.secret ?? '' } : null
+        await scope.markDeleted(event.seq, createdAt, webhook)
+      }
+      return event
+    })
+    return recorded.seq
   }
 }

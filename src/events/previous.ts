@@ -7,7 +7,7 @@ type Json = Record<string, unknown>
 
 // With a stack of its own, not recursion: a resource stored before the nesting limit existed may be
 // nested thousands of levels deep.
-function deepEqual (a: unknown, b: unknown): boolean {
+export function deepEqual (a: unknown, b: unknown): boolean {
   const pending: Array<[unknown, unknown]> = [[a, b]]
   while (pending.length > 0) {
     const [x, y] = pending.pop()!

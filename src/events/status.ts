@@ -22,7 +22,7 @@ export class DirectoryActivity {
 }
 
 export async function directoryStatus (
-  directoryId: string, store: ResourceStore, queue: EventQueue, activity: DirectoryActivity | undefined, now = Date.now()
+  directoryId: string, store: ResourceStore, queue: EventQueue, activity: DirectoryActivity | undefined, guarded: boolean, now = Date.now()
 ): Promise<DirectoryStatus> {
   const count = async (type: 'User' | 'Group') => (await store.list(directoryId, type, { offset: 0, limit: 0 })).total
   const [users, groups, handlers, head, failed] = await Promise.all([
@@ -41,10 +41,19 @@ export async function directoryStatus (
   }
   return {
     directoryId,
+    guard: await guardStatus(directoryId, queue, head, guarded),
     users,
     groups,
     lastRequest: activity?.get(directoryId) ?? null,
     deliveries: deliveries.map(({ handler, pending, failed }) => ({ handler, pending, failed })),
     oldestUndeliveredMs
   }
+}
+
+// Tripped whether or not this process has the guard option (the command line has none): it is the database's state.
+async function guardStatus (directoryId: string, queue: EventQueue, head: number, guarded: boolean): Promise<DirectoryStatus['guard']> {
+  const { heldFrom, trippedAt } = await queue.directoryState(directoryId)
+  if (heldFrom === null) return { state: guarded ? 'armed' : 'off' }
+  const [first] = await queue.next(directoryId, heldFrom - 1, 1)
+  return { state: 'tripped', trippedAt: new Date(trippedAt ?? 0).toISOString(), heldFrom: first?.id ?? null, held: Math.max(head - heldFrom + 1, 0) }
 }

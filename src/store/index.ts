@@ -107,7 +107,7 @@ export async function openStorage (db: DbOptions, serialLock?: SerialLock, log?:
     resources,
     events,
     concurrentWrites: false,
-    atomically: (directoryId, fn) => fn({ resources, record: async (recorded) => events.record(directoryId, recorded) }),
+    atomically: (directoryId, fn) => fn({ resources, record: async (recorded) => events.record(directoryId, recorded), ...events.scope(directoryId) }),
     close: () => resources.close()
   }
 }

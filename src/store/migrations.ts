@@ -26,7 +26,9 @@ export const MIGRATIONS = [
   // Where the database records its settings, such as the fingerprint of its encryption key (encryption.ts).
   { version: 3, name: 'settings' },
   // Every event's place in the one stream across directories that events.list follows (sql-stream.ts).
-  { version: 4, name: 'event stream positions' }
+  { version: 4, name: 'event stream positions' },
+  // The deprovisioning guard's counts and holds, and deleted directories awaiting their purge (events/guard.ts, events/purge.ts).
+  { version: 5, name: 'directory state' }
 ] as const satisfies readonly Migration[]
 
 export type MigrationVersion = typeof MIGRATIONS[number]['version']

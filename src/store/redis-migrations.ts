@@ -29,7 +29,8 @@ const STEPS: Record<MigrationVersion, Step> = {
   1: async () => {}, // keys need no creating
   2: foldNameKeys,
   3: async () => {}, // the settings hash needs no creating
-  4: async () => {} // events are not stored in Redis (memory-events.ts numbers its stream itself)
+  4: async () => {}, // a Redis event gets its stream position when recorded (redis-events.ts)
+  5: async () => {} // the directory state is a hash created when first written
 }
 
 /** The Redis database of `client` as the runner sees it. */

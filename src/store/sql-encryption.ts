@@ -101,7 +101,8 @@ const TABLES: TableRewrite[] = [
   sealColumn('dsync_scim_members', ['directory_id', 'group_id', 'user_id'], 'display'),
   sealColumn('dsync_events', ['directory_id', 'seq'], 'payload'),
   sealColumn('dsync_event_failures', ['event_id', 'handler'], 'error'),
-  sealColumn('dsync_event_cursors', ['directory_id', 'handler'], 'last_error')
+  sealColumn('dsync_event_cursors', ['directory_id', 'handler'], 'last_error'),
+  sealColumn('dsync_directory_state', ['directory_id'], 'webhook')
 ]
 
 async function rewriteTable (client: SqlClient, spec: TableRewrite, codec: Codec, progress: (rows: number) => void, signal?: AbortSignal): Promise<void> {

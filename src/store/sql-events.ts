@@ -6,13 +6,16 @@
 import { chunked, insertIgnore, type Executor } from './sql-client.js'
 import type { Codec } from './codec.js'
 import { readStream, sequence, trim, trimmedTo } from './sql-stream.js'
-import type { Cursor, EventQueue, FailedDelivery, RecordedEvent } from './types.js'
+import { NO_STATE, type Cursor, type DirectoryState, type EventQueue, type FailedDelivery, type NewEvent, type RecordedEvent } from './types.js'
 
 const EVENTS = 'dsync_events'
 const HEADS = 'dsync_event_heads'
 const HANDLERS = 'dsync_event_handlers'
 const CURSORS = 'dsync_event_cursors'
 const FAILURES = 'dsync_event_failures'
+const STATES = 'dsync_directory_state'
+// A purge deletes a directory's events this many at a time, each batch its own short transaction.
+const PURGE_BATCH = 5000
 // The tables are created by the migrations (sql-migrations.ts).
 
 /** Locks the directory's head row for the rest of the transaction; answers the last event number. */
@@ -40,26 +43,82 @@ export async function lockDirectory (executor: Executor, directoryId: string): P
   return Number(rows[0].head)
 }
 
-interface EventRow { directory_id: string, seq: number | string, id: string, payload: string, created_at: number | string }
+interface EventRow { directory_id: string, seq: number | string, id: string, payload: string, created_at: number | string, coalesced: number | string }
 
-const fromRow = (row: EventRow, codec: Codec): RecordedEvent => ({
-  seq: Number(row.seq), id: row.id, directoryId: row.directory_id, payload: JSON.parse(codec.open(row.payload)), createdAt: Number(row.created_at)
-})
+const EVENT_COLUMNS = 'directory_id, seq, id, payload, created_at, coalesced'
+
+function fromRow (row: EventRow, codec: Codec): RecordedEvent {
+  const event: RecordedEvent = {
+    seq: Number(row.seq), id: row.id, directoryId: row.directory_id, payload: JSON.parse(codec.open(row.payload)), createdAt: Number(row.created_at)
+  }
+  if (Number(row.coalesced) === 1) event.coalesced = true
+  return event
+}
 
 /** Inside the write's transaction, after lockDirectory (which answered `head`). */
 export async function recordEvents (
-  executor: Executor, directoryId: string, head: number, events: Array<{ id: string, payload: Record<string, unknown>, createdAt: number }>, codec: Codec
+  executor: Executor, directoryId: string, head: number, events: NewEvent[], codec: Codec
 ): Promise<RecordedEvent[]> {
   if (events.length === 0) return []
   const recorded = events.map((event, i): RecordedEvent => ({ seq: head + i + 1, id: event.id, directoryId, payload: event.payload, createdAt: event.createdAt }))
   // A write may record thousands of events (one per member of a large group): one statement per run
   // under the dialect's parameter and size limits, all in the write's transaction.
-  const rows = recorded.map((e) => [directoryId, e.seq, e.id, codec.seal(JSON.stringify(e.payload)), e.createdAt] as const)
-  for (const run of chunked(executor.dialect, rows, { perRow: 5, bytes: (row) => Buffer.byteLength(row[3]) + 100 })) {
-    await executor.query(`INSERT INTO ${EVENTS} (directory_id, seq, id, payload, created_at) VALUES ${run.map(() => '(?, ?, ?, ?, ?)').join(', ')}`, run.flat())
+  const rows = recorded.map((e, i) => [directoryId, e.seq, e.id, codec.seal(JSON.stringify(e.payload)), e.createdAt, events[i].deprovision ?? 0] as const)
+  for (const run of chunked(executor.dialect, rows, { perRow: 6, bytes: (row) => Buffer.byteLength(row[3]) + 100 })) {
+    await executor.query(`INSERT INTO ${EVENTS} (directory_id, seq, id, payload, created_at, deprovision) VALUES ${run.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`, run.flat())
   }
   await executor.query(`UPDATE ${HEADS} SET head = ? WHERE directory_id = ?`, [head + recorded.length, directoryId])
   return recorded
+}
+
+interface StateRow {
+  held_from: number | string | null
+  tripped_at: number | string | null
+  released_through: number | string
+  deleted_seq: number | string | null
+  deleted_at: number | string | null
+  webhook: string | null
+}
+
+/** The directory's guard and deletion state (NO_STATE without a row). */
+export async function readState (executor: Executor, directoryId: string, codec: Codec): Promise<DirectoryState> {
+  const { rows } = await executor.query<StateRow>(
+    `SELECT held_from, tripped_at, released_through, deleted_seq, deleted_at, webhook FROM ${STATES} WHERE directory_id = ?`, [directoryId])
+  if (rows.length === 0) return NO_STATE
+  const [row] = rows
+  const num = (value: number | string | null) => value === null ? null : Number(value)
+  return {
+    heldFrom: num(row.held_from),
+    trippedAt: num(row.tripped_at),
+    releasedThrough: Number(row.released_through),
+    deleted: row.deleted_seq === null
+      ? null
+      : { seq: Number(row.deleted_seq), at: Number(row.deleted_at), webhook: row.webhook === null ? null : JSON.parse(codec.open(row.webhook)) }
+  }
+}
+
+/** Writes some of the directory's state (its row created first): inside the write's transaction, after lockDirectory. */
+export async function writeState (executor: Executor, directoryId: string, values: Partial<Record<keyof StateRow, string | number | null>>): Promise<void> {
+  await executor.query(insertIgnore(executor.dialect, STATES, ['directory_id', 'released_through']), [directoryId, 0])
+  const columns = Object.keys(values)
+  await executor.query(`UPDATE ${STATES} SET ${columns.map((column) => `${column} = ?`).join(', ')} WHERE directory_id = ?`,
+    [...columns.map((column) => values[column as keyof StateRow] ?? null), directoryId])
+}
+
+/** How many of the directory's events after `afterSeq`, recorded since `since`, are deprovisions. */
+export async function countDeprovisions (executor: Executor, directoryId: string, afterSeq: number, since: number, kind?: 1 | 2): Promise<number> {
+  const { rows: [{ n }] } = await executor.query<{ n: number | string }>(
+    `SELECT COUNT(*) AS n FROM ${EVENTS} WHERE directory_id = ? AND seq > ? AND created_at >= ? AND ${kind === undefined ? 'deprovision > 0' : 'deprovision = ?'}`,
+    [directoryId, afterSeq, since, ...(kind === undefined ? [] : [kind])])
+  return Number(n)
+}
+
+/** Marks events of the directory as coalesced (released by the guard with coalesce): delivered to nobody. */
+export async function markCoalesced (executor: Executor, directoryId: string, seqs: number[]): Promise<void> {
+  for (let i = 0; i < seqs.length; i += 500) {
+    const run = seqs.slice(i, i + 500)
+    await executor.query(`UPDATE ${EVENTS} SET coalesced = 1 WHERE directory_id = ? AND seq IN (${run.map(() => '?').join(', ')})`, [directoryId, ...run])
+  }
 }
 
 export class SqlEventQueue implements EventQueue {
@@ -141,7 +200,7 @@ export class SqlEventQueue implements EventQueue {
 
   async next (directoryId: string, afterSeq: number, limit: number): Promise<RecordedEvent[]> {
     const { rows } = await this.db.query<EventRow>(
-      `SELECT directory_id, seq, id, payload, created_at FROM ${EVENTS} WHERE directory_id = ? AND seq > ? ORDER BY seq LIMIT ?`, [directoryId, afterSeq, limit])
+      `SELECT ${EVENT_COLUMNS} FROM ${EVENTS} WHERE directory_id = ? AND seq > ? ORDER BY seq LIMIT ?`, [directoryId, afterSeq, limit])
     return rows.map((row) => fromRow(row, this.codec))
   }
 
@@ -199,7 +258,7 @@ export class SqlEventQueue implements EventQueue {
 
   async failures (handler?: string): Promise<FailedDelivery[]> {
     const { rows } = await this.db.query<EventRow & { handler: string, attempts: number | string, error: string, failed_at: number | string }>(
-      `SELECT e.directory_id, e.seq, e.id, e.payload, e.created_at, f.handler, f.attempts, f.error, f.failed_at
+      `SELECT e.directory_id, e.seq, e.id, e.payload, e.created_at, e.coalesced, f.handler, f.attempts, f.error, f.failed_at
        FROM ${FAILURES} f JOIN ${EVENTS} e ON e.id = f.event_id ${handler === undefined ? '' : 'WHERE f.handler = ?'}
        ORDER BY f.failed_at, e.seq`, handler === undefined ? [] : [handler])
     return rows.map((row) => ({ event: fromRow(row, this.codec), handler: row.handler, attempts: Number(row.attempts), error: this.codec.open(row.error), failedAt: Number(row.failed_at) }))
@@ -210,7 +269,43 @@ export class SqlEventQueue implements EventQueue {
   }
 
   async event (eventId: string): Promise<RecordedEvent | null> {
-    const { rows } = await this.db.query<EventRow>(`SELECT directory_id, seq, id, payload, created_at FROM ${EVENTS} WHERE id = ?`, [eventId])
+    const { rows } = await this.db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM ${EVENTS} WHERE id = ?`, [eventId])
     return rows.length === 0 ? null : fromRow(rows[0], this.codec)
+  }
+
+  directoryState (directoryId: string): Promise<DirectoryState> {
+    return readState(this.durable, directoryId, this.codec)
+  }
+
+  async heldDirectories (): Promise<Map<string, number>> {
+    const { rows } = await this.durable.query<{ directory_id: string, held_from: number | string }>(
+      `SELECT directory_id, held_from FROM ${STATES} WHERE held_from IS NOT NULL`)
+    return new Map(rows.map((row) => [row.directory_id, Number(row.held_from)]))
+  }
+
+  async deletedDirectories (): Promise<Array<{ directoryId: string, seq: number }>> {
+    const { rows } = await this.durable.query<{ directory_id: string, deleted_seq: number | string }>(
+      `SELECT directory_id, deleted_seq FROM ${STATES} WHERE deleted_seq IS NOT NULL ORDER BY deleted_at`)
+    return rows.map((row) => ({ directoryId: row.directory_id, seq: Number(row.deleted_seq) }))
+  }
+
+  async purgeDirectory (directoryId: string): Promise<void> {
+    const db = this.durable
+    // Failures first (they name events by id), then the events in short batches, then the rest; the
+    // state row last, so that a purge cut short is found and finished by the next sweep.
+    await db.query(`DELETE FROM ${FAILURES} WHERE event_id IN (SELECT id FROM ${EVENTS} WHERE directory_id = ?)`, [directoryId])
+    for (;;) {
+      const removed = await db.transaction(async (query) => {
+        const { rows } = await query<{ seq: number | string }>(`SELECT seq FROM ${EVENTS} WHERE directory_id = ? ORDER BY seq LIMIT ?`, [directoryId, PURGE_BATCH])
+        if (rows.length === 0) return 0
+        await query(`DELETE FROM ${EVENTS} WHERE directory_id = ? AND seq <= ?`, [directoryId, Number(rows[rows.length - 1].seq)])
+        return rows.length
+      })
+      if (removed < PURGE_BATCH) break
+    }
+    await this.db.query(`DELETE FROM ${CURSORS} WHERE directory_id = ?`, [directoryId])
+    for (const known of [...this.knownCursors]) if (known.startsWith(`${directoryId}\u0000`)) this.knownCursors.delete(known)
+    await db.query(`DELETE FROM ${HEADS} WHERE directory_id = ?`, [directoryId])
+    await db.query(`DELETE FROM ${STATES} WHERE directory_id = ?`, [directoryId])
   }
 }

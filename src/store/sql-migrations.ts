@@ -51,7 +51,8 @@ const STEPS: Record<MigrationVersion, Step> = {
   },
   2: foldNameKeys,
   3: async (run) => { await run.query(SETTINGS_TABLE) },
-  4: streamPositions
+  4: streamPositions,
+  5: directoryState
 }
 
 /**
@@ -71,6 +72,30 @@ async function streamPositions (run: Run): Promise<void> {
     await run.query('CREATE UNIQUE INDEX IF NOT EXISTS dsync_events_stream ON dsync_events (stream_pos)')
     await run.query('CREATE INDEX IF NOT EXISTS dsync_events_age ON dsync_events (created_at)')
   }
+}
+
+/**
+ * Migration 5: what the deprovisioning guard counts and holds, and the deleted directories awaiting
+ * their purge. dsync_events.deprovision (1 a user deactivated, 2 deleted; 0 otherwise) and
+ * .coalesced (1: reduced away by a release with coalesce); dsync_directory_state, one row per
+ * directory with a guard state or a deletion (its webhook as it was, sealed like any secret).
+ * Idempotent (MySQL runs a step again after a cut).
+ */
+async function directoryState (run: Run): Promise<void> {
+  for (const column of ['deprovision', 'coalesced']) {
+    if (!await columnExists(run, 'dsync_events', column)) await run.query(`ALTER TABLE dsync_events ADD COLUMN ${column} SMALLINT NOT NULL DEFAULT 0`)
+  }
+  const id = run.dialect === 'mysql' ? 'VARBINARY(255)' : 'VARCHAR(64)'
+  const text = run.dialect === 'mysql' ? 'LONGTEXT' : 'TEXT'
+  await run.query(`CREATE TABLE IF NOT EXISTS dsync_directory_state (
+ directory_id ${id} NOT NULL PRIMARY KEY,
+ held_from BIGINT NULL,
+ tripped_at BIGINT NULL,
+ released_through BIGINT NOT NULL,
+ deleted_seq BIGINT NULL,
+ deleted_at BIGINT NULL,
+ webhook ${text} NULL
+)`)
 }
 
 const COLUMN_EXISTS: Record<Dialect, string> = {

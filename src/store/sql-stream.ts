@@ -82,13 +82,13 @@ function inDirectoryOrder (rows: Array<{ directoryId: string, seq: number }>): A
   return rows.map((row) => ({ directoryId: row.directoryId, seq: seqs.get(row.directoryId)!.pop()! }))
 }
 
-export interface StreamRow { directory_id: string, seq: number | string, id: string, payload: string, created_at: number | string, stream_pos: number | string }
+export interface StreamRow { directory_id: string, seq: number | string, id: string, payload: string, created_at: number | string, coalesced: number | string, stream_pos: number | string }
 
 /** The events after position `after`, in stream order, at most `limit` (of one directory if given). */
 export async function readStream (db: Executor, after: number, limit: number, directoryId?: string): Promise<StreamRow[]> {
   const where = directoryId === undefined ? '' : ' AND directory_id = ?'
   const { rows } = await db.query<StreamRow>(
-    `SELECT directory_id, seq, id, payload, created_at, stream_pos FROM dsync_events WHERE stream_pos > ?${where} ORDER BY stream_pos LIMIT ?`,
+    `SELECT directory_id, seq, id, payload, created_at, coalesced, stream_pos FROM dsync_events WHERE stream_pos > ?${where} ORDER BY stream_pos LIMIT ?`,
     [after, ...(directoryId === undefined ? [] : [directoryId]), limit])
   return rows
 }

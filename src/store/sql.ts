@@ -7,7 +7,7 @@ import { plainCodec, type Codec } from './codec.js'
 import {
   chunked, insertIgnore, openSqlClient, placeholders, type Executor, type Query, type SqlClient, type SqlConnection
 } from './sql-client.js'
-import { SqlEventQueue, recordEvents, lockDirectory } from './sql-events.js'
+import { SqlEventQueue, countDeprovisions, lockDirectory, markCoalesced, readState, recordEvents, writeState } from './sql-events.js'
 import {
   UniquenessError, type ListWindow, type Lookup, type Member, type Page, type ResourceKeys, type ResourceStore, type ResourceType, type Storage, type StoredResource
 } from './types.js'
@@ -119,17 +119,31 @@ export async function openSqlStorage (connection: SqlConnection, { serialLock, l
     atomically: (directoryId, fn) => client.transaction(async (query) => {
       const executor = inside(client, query)
       let head: number | undefined
+      // The directory's event row is locked last and held to the commit: the directory's events are
+      // numbered in commit order, and two writes of one resource (serialised by its row lock, taken
+      // when it was read) number their events in the order they changed it. The guard's reads and
+      // writes come after it, under the same lock.
+      const locked = async () => (head ??= await lockDirectory(executor, directoryId))
       return fn({
         resources: new SqlStore(executor, codec),
         record: async (events) => {
           if (events.length === 0) return []
-          // The directory's event row is locked last and held to the commit: the directory's events are
-          // numbered in commit order, and two writes of one resource (serialised by its row lock, taken
-          // when it was read) number their events in the order they changed it.
-          head ??= await lockDirectory(executor, directoryId)
-          const recorded = await recordEvents(executor, directoryId, head, events, codec)
-          head += recorded.length
+          const recorded = await recordEvents(executor, directoryId, await locked(), events, codec)
+          head! += recorded.length
           return recorded
+        },
+        head: locked,
+        deprovisions: async (afterSeq, since, kind) => { await locked(); return countDeprovisions(executor, directoryId, afterSeq, since, kind) },
+        state: async () => { await locked(); return readState(executor, directoryId, codec) },
+        trip: async (heldFrom, at) => { await locked(); await writeState(executor, directoryId, { held_from: heldFrom, tripped_at: at }) },
+        release: async (through, coalesced) => {
+          await locked()
+          await markCoalesced(executor, directoryId, coalesced)
+          await writeState(executor, directoryId, { held_from: null, tripped_at: null, released_through: through })
+        },
+        markDeleted: async (seq, at, webhook) => {
+          await locked()
+          await writeState(executor, directoryId, { deleted_seq: seq, deleted_at: at, webhook: webhook === null ? null : codec.seal(JSON.stringify(webhook)) })
         }
       })
     }),

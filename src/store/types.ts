@@ -93,7 +93,35 @@ export interface RecordedEvent {
   payload: Record<string, unknown>
   /** Milliseconds since the epoch. */
   createdAt: number
+  /** Reduced away when the deprovisioning guard was released with `coalesce`: delivered to nobody, not listed. */
+  coalesced?: boolean
 }
+
+/** An event to record. */
+export interface NewEvent {
+  id: string
+  payload: Record<string, unknown>
+  createdAt: number
+  /** What the deprovisioning guard counts (events/guard.ts): 1 a user deactivated, 2 a user deleted; 0 or absent otherwise. */
+  deprovision?: 0 | 1 | 2
+}
+
+/** Where a directory stands beyond its events: the deprovisioning guard, and its deletion. */
+export interface DirectoryState {
+  /** The seq of the first event the tripped guard holds back; null while the guard is not tripped. */
+  heldFrom: number | null
+  /** When the guard tripped (ms); null while it is not tripped. */
+  trippedAt: number | null
+  /** The guard's last release covered the events up to this seq: they count no more (0: never released). */
+  releasedThrough: number
+  /**
+   * Set when the directory was deleted: the seq of its deletion event, when (ms), and its webhook as it
+   * was (so that the webhook is told of its own directory's deletion); null otherwise.
+   */
+  deleted: { seq: number, at: number, webhook: { endpoint: string, secret: string } | null } | null
+}
+
+export const NO_STATE: DirectoryState = Object.freeze({ heldFrom: null, trippedAt: null, releasedThrough: 0, deleted: null })
 
 /** Where one handler stands in one directory's events. */
 export interface Cursor {
@@ -123,7 +151,7 @@ export interface EventQueue {
   pendingDirectories(handler: string): Promise<string[]>
   /** Claims the (directory, handler) cursor until `now + leaseMs`; null when another owner holds it. */
   claim(directoryId: string, handler: string, owner: string, now: number, leaseMs: number): Promise<Cursor | null>
-  /** The events after `afterSeq`, in order. */
+  /** The events after `afterSeq`, in order (coalesced ones included, marked). */
   next(directoryId: string, afterSeq: number, limit: number): Promise<RecordedEvent[]>
   /** Where a handler's cursor stands (an unknown cursor stands at 0), whoever holds it. */
   position(directoryId: string, handler: string): Promise<{ lastSeq: number, attempts: number }>
@@ -160,13 +188,36 @@ export interface EventQueue {
   failures(handler?: string): Promise<FailedDelivery[]>
   removeFailure(eventId: string, handler: string): Promise<void>
   event(eventId: string): Promise<RecordedEvent | null>
+  /** The directory's guard and deletion state (NO_STATE when none was stored). */
+  directoryState(directoryId: string): Promise<DirectoryState>
+  /** The directories whose guard is tripped, with the seq of the first event held (directoryState's heldFrom). */
+  heldDirectories(): Promise<Map<string, number>>
+  /** The directories recorded as deleted and not yet purged, with the seq of their deletion event. */
+  deletedDirectories(): Promise<Array<{ directoryId: string, seq: number }>>
+  /** Removes everything the queue keeps of a directory: its events, cursors, failures, numbering and state. */
+  purgeDirectory(directoryId: string): Promise<void>
 }
 
 /** What one write may do atomically: change resources, and record the events of those changes. */
 export interface WriteScope {
   resources: ResourceStore
   /** Records the events of this write's directory in order, numbered after its last one. */
-  record(events: Array<{ id: string, payload: Record<string, unknown>, createdAt: number }>): Promise<RecordedEvent[]>
+  record(events: NewEvent[]): Promise<RecordedEvent[]>
+  /** The number of the directory's last recorded event, this write's included (on SQL this locks the directory's numbering to the commit). */
+  head(): Promise<number>
+  /**
+   * How many of the directory's events with seq > `afterSeq` and createdAt >= `since` are deprovisions
+   * (NewEvent.deprovision > 0; of that value only, when `kind` is given).
+   */
+  deprovisions(afterSeq: number, since: number, kind?: 1 | 2): Promise<number>
+  /** The directory's state as this write sees it. */
+  state(): Promise<DirectoryState>
+  /** Trips the guard: events from `heldFrom` on are held. */
+  trip(heldFrom: number, at: number): Promise<void>
+  /** Releases the guard: nothing is held, the events up to `through` count no more, and those of `coalesced` (seqs) are marked coalesced. */
+  release(through: number, coalesced: number[]): Promise<void>
+  /** Records the directory's deletion (its event's seq) and the webhook it had. */
+  markDeleted(seq: number, at: number, webhook: { endpoint: string, secret: string } | null): Promise<void>
 }
 
 /** The store of an engine: resources, the event queue, and atomic writes across both. */
@@ -176,7 +227,8 @@ export interface Storage {
   /**
    * Runs `fn` as one transaction where the database has them (SQL): its resource changes and recorded
    * events are stored together or not at all, and the directory's events are numbered in commit
-   * order across processes. On mem and Redis it runs `fn` as is.
+   * order across processes. On Redis it is one MULTI/EXEC, watched so that another write of the
+   * directory in between runs `fn` again (fn must be safe to run again). On mem it runs `fn` as is.
    */
   atomically<T>(directoryId: string, fn: (scope: WriteScope) => Promise<T>): Promise<T>
   /**
