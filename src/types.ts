@@ -44,6 +44,12 @@ export interface Group {
   raw?: any
 }
 
+/** A page of something, with how many there are in all. */
+export interface Paged<T> {
+  items: T[]
+  total: number
+}
+
 export interface GroupMember {
   user_id: string
 }
@@ -321,9 +327,15 @@ export interface DirectorySyncController {
     /**
      * Gives a SCIM directory a new bearer token and answers the directory with it. The old token is
      * refused at once by this process, and by other processes on the same database within 2 s (their
-     * directory cache).
+     * directory cache); with `graceSeconds` (at most a week), only after that long, so that an identity
+     * provider can be given the new token without an outage.
      */
-    rotateToken(id: string): Promise<Result<Directory>>
+    rotateToken(id: string, options?: { graceSeconds?: number }): Promise<Result<Directory>>
+    /**
+     * Directories in one order (tenant, product, name), of one tenant and/or product if given, with how
+     * many there are in all: `offset` (default 0) and `limit` (default and at most db.pageLimit).
+     */
+    list(params?: { tenant?: string, product?: string, offset?: number, limit?: number }): Promise<Result<Paged<Directory>>>
     /** How the directory is doing: counts, the last SCIM request, deliveries per handler (404 for an unknown id). */
     status(id: string): Promise<Result<DirectoryStatus>>
     delete(id: string): Promise<Result<null>>
@@ -336,11 +348,16 @@ export interface DirectorySyncController {
     /** A page of a directory's users (tenant and product are resolved from the directory). */
     list(directoryId: string, page?: Page): Promise<Result<User[]>>
     get(directoryId: string, userId: string): Promise<Result<User>>
+    /** A page of a directory's users, with how many it has in all. */
+    page(directoryId: string, page?: Page): Promise<Result<Paged<User>>>
   }
   groups: {
     list(directoryId: string, page?: Page): Promise<Result<Group[]>>
     get(directoryId: string, groupId: string): Promise<Result<Group>>
     members(directoryId: string, groupId: string, page?: Page): Promise<Result<GroupMember[]>>
+    page(directoryId: string, page?: Page): Promise<Result<Paged<Group>>>
+    /** A page of a group's members (with the display the client sent, if any), with how many it has. */
+    membersPage(directoryId: string, groupId: string, page?: Page): Promise<Result<Paged<GroupMember & { display?: string }>>>
   }
   /**
    * Rebuilds jackson's copy of a directory (its users, groups and memberships in jackson's store) from

@@ -22,7 +22,7 @@ t.test('the decorator is visible to the host (the plugin is not encapsulated)', 
   t.type(app.directorySync.directories.create, 'function')
   t.type(app.directorySync.requests.handle, 'function')
   const providers = app.directorySync.providers()
-  t.same(Object.keys(providers).sort(), ['azure-scim-v2', 'generic-scim-v2', 'google', 'jumpcloud-scim-v2', 'okta-scim-v2', 'onelogin-scim-v2'])
+  t.same(Object.keys(providers).sort(), ['azure-scim-v2', 'generic-scim-v2', 'jumpcloud-scim-v2', 'okta-scim-v2', 'onelogin-scim-v2'])
 })
 
 t.test('registering twice on one instance is refused', async (t) => {

@@ -20,8 +20,16 @@ export async function openDirectoryAdmin (options: CoreOptions, log: FastifyBase
   const core = await openCore(options, log, 1)
   // Every read goes to the database: a short-lived process has nothing to gain from caching.
   const directories = new DirectoryCache((id) => core.run(id, (set) => set.directories.get(id)), 0)
-  const controller = buildController(core.run, core.sets[0].providers(), core.storage.resources, core.lease.database.options.pageLimit as number, directories, core.storage.events,
-    lifecycleRecorder(core.storage)) // lifecycle events are recorded here, and delivered by a server
+  const controller = buildController({
+    run: core.run,
+    providers: core.sets[0].providers(),
+    store: core.storage.resources,
+    queue: core.storage.events,
+    admin: core.storage.admin,
+    pageLimit: core.lease.database.options.pageLimit as number,
+    cache: directories,
+    record: lifecycleRecorder(core.storage) // lifecycle events are recorded here, and delivered by a server
+  })
   const basePath = joinPaths(options.scimPath)
   return {
     ...controller,

@@ -13,10 +13,11 @@ import { RetentionSweeper } from '../events/retention.js'
 import { DirectoryActivity } from '../events/status.js'
 import { DsyncMetrics } from '../events/metrics.js'
 import { lifecycleRecorder, type LifecycleRecorder } from '../events/lifecycle.js'
-import { deprovisionOf, guardWrite, releaseGuard } from '../events/guard.js'
+import { deprovisionOf, guardController, guardWrite } from '../events/guard.js'
 import { DeletedDirectoryPurger } from '../events/purge.js'
 import type { NewEvent } from '../store/types.js'
 import type { ScimBackend } from '../scim/backend.js'
+import { TOKEN_GRACE, type AuthDirectory } from '../scim/auth.js'
 import type { Directory, DirectorySyncController, Result, ScimEvent } from '../types.js'
 import { Lanes, Mutex } from './confinement.js'
 import { openCore } from './core.js'
@@ -64,7 +65,13 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
       return core.run(key, fn)
     }
     const opened = storage
-    const directories = new DirectoryCache((id) => run(id, (set) => set.directories.get(id)), DIRECTORY_TTL_MS)
+    // With a rotated token's grace period, if one is running (read only when the directory is).
+    const directories = new DirectoryCache(async (id): Promise<Result<AuthDirectory>> => {
+      const found = await run(id, (set) => set.directories.get(id))
+      if (found.error !== null) return found
+      const grace = await opened.admin.grace(id)
+      return grace === null || grace.until <= Date.now() ? found : { data: { ...found.data, [TOKEN_GRACE]: grace }, error: null }
+    }, DIRECTORY_TTL_MS)
     const activity = new DirectoryActivity()
     // A lifecycle event is handed to the dispatcher at once (no response waits for it).
     const recordLifecycle = lifecycleRecorder(opened)
@@ -74,7 +81,18 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
       if (type === 'dsync.deleted') purger.deleted(directory.id)
       return seq
     }
-    const controller = buildController(run, sets[0].providers(), opened.resources, database.options.pageLimit as number, directories, opened.events, record, activity, options.guard !== undefined)
+    const controller = buildController({
+      run,
+      providers: sets[0].providers(),
+      store: opened.resources,
+      queue: opened.events,
+      admin: opened.admin,
+      pageLimit: database.options.pageLimit as number,
+      cache: directories,
+      record,
+      activity,
+      guarded: options.guard !== undefined
+    })
 
     const metrics = options.metrics === undefined ? undefined : new DsyncMetrics(options.metrics)
     const eventsLog = log.child({ component: 'events' })
@@ -145,18 +163,7 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
           return { data: await run(directoryId, (set) => resyncDirectory(set, found.data, opened.resources)), error: null }
         },
         events: eventsController(opened.events, dispatcher, options.guard !== undefined),
-        guard: {
-          release: async (directoryId, releaseOptions = {}) => {
-            if (options.guard === undefined) return { data: null, error: { message: 'The deprovisioning guard is off (no guard option)', code: 409 } }
-            const found = await directories.get(directoryId)
-            if (found.error !== null) return found
-            const released = await releaseGuard(opened, options.guard, found.data, releaseOptions.coalesce === true, (fn) => inWrite(directoryId, fn))
-            if (released === null) return { data: null, error: { message: `The guard of directory ${directoryId} is not tripped`, code: 409 } }
-            eventsLog.warn({ directoryId, released: released.released, coalesced: released.coalesced }, 'deprovisioning guard released')
-            await dispatcher.deliver(directoryId, released.seq)
-            return { data: { released: released.released, coalesced: released.coalesced }, error: null }
-          }
-        }
+        guard: guardController(opened, options.guard, directories, inWrite, dispatcher, eventsLog)
       },
       backend,
       directory: (id) => directories.get(id),

@@ -12,7 +12,9 @@
 // directory.guard_tripped event just before the first event it holds, so that it is delivered at once.
 import { randomUUID } from 'node:crypto'
 import type { NewEvent, RecordedEvent, Storage, WriteScope } from '../store/types.js'
-import type { Directory, GuardReport } from '../types.js'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Directory, DirectorySyncController, GuardReport, Result } from '../types.js'
+import type { Dispatcher } from './dispatcher.js'
 import { summary } from './lifecycle.js'
 import { deepEqual, STANDARD_USER_FIELDS } from './previous.js'
 
@@ -190,4 +192,23 @@ export async function releaseGuard (
     await scope.release(recorded.seq, coalesced)
     return { released, coalesced: coalesced.length, seq: recorded.seq }
   }))
+}
+
+/** `app.directorySync.guard`. `inWrite`: runs `fn` in the directory's write lane (on sqlite, under the file's lock). */
+export function guardController (
+  storage: Storage, options: GuardOptions | undefined, directories: { get(id: string): Promise<Result<Directory>> },
+  inWrite: <T>(directoryId: string, fn: () => Promise<T>) => Promise<T>, dispatcher: Dispatcher, log: FastifyBaseLogger
+): DirectorySyncController['guard'] {
+  return {
+    async release (directoryId, { coalesce: coalescing = false } = {}) {
+      if (options === undefined) return { data: null, error: { message: 'The deprovisioning guard is off (no guard option)', code: 409 } }
+      const found = await directories.get(directoryId)
+      if (found.error !== null) return found
+      const released = await releaseGuard(storage, options, found.data, coalescing, (fn) => inWrite(directoryId, fn))
+      if (released === null) return { data: null, error: { message: `The guard of directory ${directoryId} is not tripped`, code: 409 } }
+      log.warn({ directoryId, released: released.released, coalesced: released.coalesced }, 'deprovisioning guard released')
+      await dispatcher.deliver(directoryId, released.seq)
+      return { data: { released: released.released, coalesced: released.coalesced }, error: null }
+    }
+  }
 }

@@ -32,10 +32,14 @@ export function presentingEndpoints (directories: Directories, baseUrl: string):
     create: (params) => one(directories.create(params)),
     get: (id) => one(directories.get(id)),
     update: (id, params) => one(directories.update(id, params)),
-    rotateToken: (id) => one(directories.rotateToken(id)),
+    rotateToken: (id, options) => one(directories.rotateToken(id, options)),
     status: (id) => directories.status(id),
     delete: (id) => directories.delete(id),
     getByTenantAndProduct: (tenant, product) => many(directories.getByTenantAndProduct(tenant, product)),
-    getAll: (page) => many(directories.getAll(page))
+    getAll: (page) => many(directories.getAll(page)),
+    list: async (params) => {
+      const answer = await directories.list(params)
+      return answer.error === null ? { data: { ...answer.data, items: answer.data.items.map((d) => withEndpoint(d, baseUrl)) }, error: null } : answer
+    }
   }
 }

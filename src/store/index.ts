@@ -6,10 +6,12 @@ import { redisEncryptionTarget } from './redis-encryption.js'
 import { sqlEncryptionTarget } from './sql-encryption.js'
 import { createClient } from 'redis'
 import { MemoryEventQueue } from './memory-events.js'
+import { MemoryAdminStore } from './memory-admin.js'
 import { openMemoryStore } from './memory.js'
 import { pendingMigrationsOf, runMigrations, type Migration, type MigrationLogger, type MigrationTarget } from './migrations.js'
 import { redisMigrationTarget } from './redis-migrations.js'
 import { openRedisStore } from './redis.js'
+import { openRedisStorage } from './redis-transaction.js'
 import { openSqlClient } from './sql-client.js'
 import { sqlMigrationTarget, tableExists } from './sql-migrations.js'
 import { openSqlStorage, openSqlStore, type SerialLock } from './sql.js'
@@ -91,6 +93,7 @@ export async function missingSchema (db: Extract<DbOptions, { engine: 'sql' }>, 
 
 // mem registrations of one process share one store, as jackson's mem engine does: so do their events.
 const memoryQueueKey = Symbol.for('fastify-directory-sync.memory-events')
+const memoryAdminKey = Symbol.for('fastify-directory-sync.memory-admin')
 
 /**
  * `db` with a resolved sqlite path. `serialLock`: on sqlite, the lock every writer to the file takes (see
@@ -99,13 +102,13 @@ const memoryQueueKey = Symbol.for('fastify-directory-sync.memory-events')
 export async function openStorage (db: DbOptions, serialLock?: SerialLock, log?: MigrationLogger): Promise<Storage> {
   const codec = codecOf(db)
   if (db.engine === 'sql') return openSqlStorage({ type: db.type, url: db.url, ssl: db.ssl }, { serialLock, log, codec })
-  const resources = db.engine === 'redis' ? await openRedisStore(db.url, { log, codec }) : openMemoryStore()
-  const events: MemoryEventQueue = db.engine === 'redis'
-    ? new MemoryEventQueue()
-    : ((globalThis as any)[memoryQueueKey] ??= new MemoryEventQueue())
+  if (db.engine === 'redis') return openRedisStorage(db.url, { log, codec })
+  const resources = openMemoryStore()
+  const events: MemoryEventQueue = (globalThis as any)[memoryQueueKey] ??= new MemoryEventQueue()
   return {
     resources,
     events,
+    admin: ((globalThis as any)[memoryAdminKey] ??= new MemoryAdminStore()),
     concurrentWrites: false,
     atomically: (directoryId, fn) => fn({ resources, record: async (recorded) => events.record(directoryId, recorded), ...events.scope(directoryId) }),
     close: () => resources.close()

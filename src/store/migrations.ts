@@ -28,7 +28,9 @@ export const MIGRATIONS = [
   // Every event's place in the one stream across directories that events.list follows (sql-stream.ts).
   { version: 4, name: 'event stream positions' },
   // The deprovisioning guard's counts and holds, and deleted directories awaiting their purge (events/guard.ts, events/purge.ts).
-  { version: 5, name: 'directory state' }
+  { version: 5, name: 'directory state' },
+  // Setup links for customers' IT admins, and the grace periods of rotated SCIM tokens (admin/).
+  { version: 6, name: 'setup links' }
 ] as const satisfies readonly Migration[]
 
 export type MigrationVersion = typeof MIGRATIONS[number]['version']

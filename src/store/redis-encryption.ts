@@ -3,6 +3,8 @@
 // after its values (name:, ext:, disp:) are renamed to their digests, by one script per resource, so
 // that each resource moves at once. A member hash (m:<groupId>) gets its displays sealed. Keys are
 // found by SCAN, REWRITE_BATCH at a time; one process rewrites at a time (the migration lock).
+// The event queue's hashes (redis-events.ts) get their private values sealed, each value by itself:
+// an event's payload, a cursor's last error, a failure's error, a deleted directory's webhook.
 import type { createClient } from 'redis'
 import { redisMigrationTarget } from './redis-migrations.js'
 import { Script, runScript, storedKey } from './redis.js'
@@ -11,6 +13,11 @@ import type { Codec } from './codec.js'
 import type { StoredResource } from './types.js'
 
 type Client = ReturnType<typeof createClient>
+
+// redis-events.ts's prefix (not imported: redis-events.ts builds scripts when loaded, from redis.ts,
+// which loads this module first).
+const QUEUE = 'dsync:queue:'
+const PATTERNS = ['dsync:scim:*', QUEUE + '*']
 
 const SETTINGS = 'dsync:settings'
 const FINGERPRINT = 'encryption.fingerprint'
@@ -63,7 +70,9 @@ export function redisEncryptionTarget (client: Client): EncryptionTarget {
     },
     finish: async () => { await client.hSet(SETTINGS, REWRITTEN, 'yes') },
     hasData: async () => {
-      for await (const key of client.scanIterator({ MATCH: 'dsync:scim:*', COUNT: REWRITE_BATCH })) if (key !== undefined) return true
+      for (const pattern of PATTERNS) {
+        for await (const key of client.scanIterator({ MATCH: pattern, COUNT: REWRITE_BATCH })) if (key !== undefined) return true
+      }
       return false
     },
     rewrite: (codec, progress, signal) => redisMigrationTarget(client).locked(async () => {
@@ -76,9 +85,11 @@ export function redisEncryptionTarget (client: Client): EncryptionTarget {
         if (changed > 0) progress(changed)
         batch = []
       }
-      for await (const key of client.scanIterator({ MATCH: 'dsync:scim:*', TYPE: 'hash', COUNT: REWRITE_BATCH })) {
-        batch.push(key)
-        if (batch.length >= REWRITE_BATCH) await flush()
+      for (const pattern of PATTERNS) {
+        for await (const key of client.scanIterator({ MATCH: pattern, TYPE: 'hash', COUNT: REWRITE_BATCH })) {
+          batch.push(key)
+          if (batch.length >= REWRITE_BATCH) await flush()
+        }
       }
       await flush()
     })
@@ -87,6 +98,7 @@ export function redisEncryptionTarget (client: Client): EncryptionTarget {
 
 // dsync:scim:<directoryId>:<kind>:<id>, where the directory id has no ':' (redis.ts prefixOf).
 async function rewriteKey (client: Client, key: string, codec: Codec): Promise<number> {
+  if (key.startsWith(QUEUE)) return rewriteQueueKey(client, key, codec)
   const [, , directory, kind, ...rest] = key.split(':')
   const prefix = `dsync:scim:${directory}:`
   if (kind === 'r') {
@@ -107,4 +119,29 @@ async function rewriteKey (client: Client, key: string, codec: Codec): Promise<n
     return changed
   }
   return 0
+}
+
+// The queue's hashes (redis-events.ts): d:<directory>:e (events), d:<directory>:cur:<handler>
+// (cursors), d:<directory>:state, and failures. Each value is set only if unchanged since it was read.
+async function rewriteQueueKey (client: Client, key: string, codec: Codec): Promise<number> {
+  const reseal = async (field: string, value: string, sealed: string) => Number(await runScript(client, RESEAL, [key], [field, value, sealed]))
+  const [, kind, ...rest] = key.startsWith(QUEUE + 'd:') ? key.slice(QUEUE.length + 2).split(':') : []
+  if (key === QUEUE + 'failures' || (kind === 'e' && rest.length === 0)) {
+    // JSON records with one private text: a failure's error, an event's payload.
+    const part = kind === 'e' ? 'payload' : 'error'
+    let changed = 0
+    for await (const { field, value } of client.hScanIterator(key, { COUNT: REWRITE_BATCH })) {
+      const record = JSON.parse(value) as Record<string, unknown>
+      const text = record[part]
+      if (typeof text !== 'string' || codec.tryOpen(text) !== null) continue
+      changed += await reseal(field, value, JSON.stringify({ ...record, [part]: codec.seal(text) }))
+    }
+    return changed
+  }
+  // A handler's name may hold ':' (cur:<handler>); the state is d:<directory>:state.
+  const field = kind === 'cur' ? 'lastError' : kind === 'state' && rest.length === 0 ? 'webhook' : null
+  if (field === null) return 0
+  const value = await client.hGet(key, field)
+  if (value === undefined || value === null || value === '' || codec.tryOpen(value) !== null) return 0
+  return reseal(field, value, codec.seal(value))
 }

@@ -30,7 +30,8 @@ const STEPS: Record<MigrationVersion, Step> = {
   2: foldNameKeys,
   3: async () => {}, // the settings hash needs no creating
   4: async () => {}, // a Redis event gets its stream position when recorded (redis-events.ts)
-  5: async () => {} // the directory state is a hash created when first written
+  5: async () => {}, // the directory state is a hash created when first written
+  6: async () => {} // so are the setup links and token grace periods (redis-admin.ts)
 }
 
 /** The Redis database of `client` as the runner sees it. */

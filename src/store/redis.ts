@@ -13,6 +13,9 @@
 //   disp:<type>:<display>    sorted set of ids scored by seq
 //   m:<groupId>              hash: user id → display as JSON (null when none)
 //   g:<userId>               set of the group ids the user is in
+//   wv                       INCR counter: the directory's write version, bumped by every change, so
+//                            that a write scope (redis-transaction.ts) that WATCHes it sees any other
+//                            write of the directory between its reads and its EXEC
 import { createHash } from 'node:crypto'
 import { createClient } from 'redis'
 import { plainCodec, type Codec } from './codec.js'
@@ -29,7 +32,7 @@ const SCAN_BATCH = 500
 const MEMBER_BATCH = 1000
 const KEY_LENGTH = 200
 
-type Client = ReturnType<typeof createClient>
+export type Client = ReturnType<typeof createClient>
 
 // The form of a key value inside a key name: '' for none, '=' and the value, or for a long value '#'
 // and its digest (two distinct values cannot share a form, unlike a digest stored as if it were a value).
@@ -41,8 +44,8 @@ export function indexable (value: string | null): string {
 }
 
 // encodeURIComponent leaves no ':' in the directory id, so one directory's prefix never starts another's.
-const prefixOf = (directoryId: string) => `dsync:scim:${encodeURIComponent(directoryId)}:`
-const globEscape = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&')
+export const prefixOf = (directoryId: string) => `dsync:scim:${encodeURIComponent(directoryId)}:`
+export const globEscape = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&')
 
 export class Script {
   readonly sha: string
@@ -58,6 +61,7 @@ local rkey = p .. 'r:' .. id
 if redis.call('EXISTS', rkey) == 1 then return 0 end
 if not redis.call('SET', p .. 'name:' .. t .. ':' .. ARGV[4], id, 'NX') then return 0 end
 local seq = redis.call('INCR', p .. 'seq')
+redis.call('INCR', p .. 'wv')
 redis.call('HSET', rkey, 'type', t, 'seq', seq, 'version', ARGV[8], 'name', ARGV[4], 'ext', ARGV[5], 'disp', ARGV[6], 'data', ARGV[7])
 redis.call('ZADD', p .. 'order:' .. t, seq, id)
 if ARGV[5] ~= '' then redis.call('ZADD', p .. 'ext:' .. t .. ':' .. ARGV[5], seq, id) end
@@ -90,6 +94,7 @@ if disp ~= cur[5] then
   if disp ~= '' then redis.call('ZADD', p .. 'disp:' .. t .. ':' .. disp, seq, id) end
 end
 redis.call('HSET', rkey, 'version', ARGV[4], 'name', name, 'ext', ext, 'disp', disp, 'data', ARGV[8])
+redis.call('INCR', p .. 'wv')
 return 1
 `)
 
@@ -99,6 +104,7 @@ local p, t, id = ARGV[1], ARGV[2], ARGV[3]
 local rkey = p .. 'r:' .. id
 local cur = redis.call('HMGET', rkey, 'type', 'name', 'ext', 'disp')
 if cur[1] ~= t then return false end
+redis.call('INCR', p .. 'wv')
 redis.call('DEL', rkey)
 local nkey = p .. 'name:' .. t .. ':' .. cur[2]
 if redis.call('GET', nkey) == id then redis.call('DEL', nkey) end
@@ -129,6 +135,7 @@ for i = 3, #ARGV, 2 do
     added[#added + 1] = ARGV[i]
   end
 end
+if #added > 0 then redis.call('INCR', p .. 'wv') end
 return added
 `)
 
@@ -143,6 +150,7 @@ for i = 3, #ARGV do
     removed[#removed + 1] = ARGV[i]
   end
 end
+if #removed > 0 then redis.call('INCR', p .. 'wv') end
 return removed
 `)
 
@@ -184,7 +192,8 @@ export interface RedisStoreOptions {
   codec?: Codec
 }
 
-export async function openRedisStore (url: string, { log, codec = plainCodec }: RedisStoreOptions = {}): Promise<ResourceStore> {
+/** A connected client of the plugin's (the store's, and the write scopes' own: redis-transaction.ts). */
+export async function connectRedis (url: string): Promise<Client> {
   let connected = false
   const client: Client = createClient({
     url,
@@ -196,6 +205,12 @@ export async function openRedisStore (url: string, { log, codec = plainCodec }: 
   client.on('error', () => {}) // a lost connection is retried; the commands it fails report it
   await client.connect()
   connected = true
+  return client
+}
+
+/** The store's client, once the migrations are applied and the key checked (encryption.ts). */
+export async function openRedisClient (url: string, { log, codec = plainCodec }: RedisStoreOptions = {}): Promise<Client> {
+  const client = await connectRedis(url)
   try {
     await migrateRedis(client, log)
     await ensureEncryption(redisEncryptionTarget(client), codec, { log })
@@ -203,11 +218,67 @@ export async function openRedisStore (url: string, { log, codec = plainCodec }: 
     await client.quit().catch(() => client.disconnect())
     throw err
   }
-  // A lost connection answers 503 (outage.ts), not 500.
-  return reportingUnavailable(new RedisStore(client, codec))
+  return client
 }
 
-class RedisStore implements ResourceStore {
+export async function openRedisStore (url: string, options: RedisStoreOptions = {}): Promise<ResourceStore> {
+  const client = await openRedisClient(url, options)
+  // A lost connection answers 503 (outage.ts), not 500.
+  return reportingUnavailable(new RedisStore(client, options.codec ?? plainCodec))
+}
+
+/** One script run: what RedisStore runs at once, and what a write scope queues in its MULTI (redis-transaction.ts). */
+export interface ScriptCall { script: Script, keys: string[], args: string[] }
+
+const keyArgs = (resource: StoredResource, codec: Codec): [string, string, string] =>
+  [storedKey(resource.keys.name, codec), storedKey(resource.keys.externalId, codec), storedKey(resource.keys.displayName, codec)]
+
+/** The form of a resource's name in its hash and in its name key. */
+export const nameForm = (resource: StoredResource, codec: Codec): string => keyArgs(resource, codec)[0]
+
+/** Answers 1 when inserted, 0 when the id or the name is taken. */
+export const insertCall = (resource: StoredResource, codec: Codec): ScriptCall => ({
+  script: INSERT,
+  keys: [],
+  args: [prefixOf(resource.directoryId), resource.type, resource.id, ...keyArgs(resource, codec), codec.seal(JSON.stringify(resource)), String(resource.version)]
+})
+
+/** Answers 1 when written, 0 when the stored version is not version - 1, -1 when the name is taken. */
+export const replaceCall = (resource: StoredResource, codec: Codec): ScriptCall => ({
+  script: REPLACE,
+  keys: [],
+  args: [prefixOf(resource.directoryId), resource.type, resource.id, String(resource.version), ...keyArgs(resource, codec), codec.seal(JSON.stringify(resource))]
+})
+
+/** Answers nil when absent, else the groups a deleted user was in. */
+export const deleteCall = (directoryId: string, type: ResourceType, id: string): ScriptCall =>
+  ({ script: DELETE, keys: [], args: [prefixOf(directoryId), type, id] })
+
+// In calls of MEMBER_BATCH members, so that a change of thousands of members neither blocks the server
+// in one long script nor sends it one huge command (the scripts walk ARGV, which takes any count; an
+// unpack() of it would fail past ~8,000).
+
+/** Each answers the user ids it added. */
+export function addMembersCalls (directoryId: string, groupId: string, members: Member[], codec: Codec): ScriptCall[] {
+  const calls: ScriptCall[] = []
+  for (let i = 0; i < members.length; i += MEMBER_BATCH) {
+    const pairs = members.slice(i, i + MEMBER_BATCH).flatMap((member) => [member.value, codec.seal(JSON.stringify(member.display ?? null))])
+    calls.push({ script: ADD_MEMBERS, keys: [], args: [prefixOf(directoryId), groupId, ...pairs] })
+  }
+  return calls
+}
+
+/** Each answers the user ids it removed. */
+export function removeMembersCalls (directoryId: string, groupId: string, userIds: string[]): ScriptCall[] {
+  const calls: ScriptCall[] = []
+  for (let i = 0; i < userIds.length; i += MEMBER_BATCH) {
+    calls.push({ script: REMOVE_MEMBERS, keys: [], args: [prefixOf(directoryId), groupId, ...userIds.slice(i, i + MEMBER_BATCH)] })
+  }
+  return calls
+}
+
+/** The resource store on one client: every change is one script (or a few: members), run at once. */
+export class RedisStore implements ResourceStore {
   constructor (private readonly client: Client, private readonly codec: Codec) {}
 
   private parse (data: string): StoredResource {
@@ -267,22 +338,18 @@ class RedisStore implements ResourceStore {
   }
 
   async insert (resource: StoredResource): Promise<void> {
-    const inserted = await this.run(INSERT, [], [
-      prefixOf(resource.directoryId), resource.type, resource.id, ...this.keyArgs(resource), this.codec.seal(JSON.stringify(resource)), String(resource.version)
-    ])
+    const inserted = await this.call(insertCall(resource, this.codec))
     if (Number(inserted) !== 1) throw new UniquenessError(resource.type, resource.keys.name)
   }
 
   async replace (resource: StoredResource): Promise<boolean> {
-    const replaced = Number(await this.run(REPLACE, [], [
-      prefixOf(resource.directoryId), resource.type, resource.id, String(resource.version), ...this.keyArgs(resource), this.codec.seal(JSON.stringify(resource))
-    ]))
+    const replaced = Number(await this.call(replaceCall(resource, this.codec)))
     if (replaced === -1) throw new UniquenessError(resource.type, resource.keys.name)
     return replaced === 1
   }
 
   async delete (directoryId: string, type: ResourceType, id: string): Promise<string[] | null> {
-    const groups = await this.run(DELETE, [], [prefixOf(directoryId), type, id]) as string[] | null
+    const groups = await this.call(deleteCall(directoryId, type, id)) as string[] | null
     return groups === null ? null : [...groups].sort()
   }
 
@@ -294,24 +361,16 @@ class RedisStore implements ResourceStore {
     })
   }
 
-  // In calls of MEMBER_BATCH members, so that a change of thousands of members neither blocks the server
-  // in one long script nor sends it one huge command (the scripts walk ARGV, which takes any count; an
-  // unpack() of it would fail past ~8,000). Each call is atomic, the whole is not, as no write on Redis is
-  // (see Storage.atomically).
+  // Each call is atomic, the whole is not outside a write scope (whose MULTI holds them all: redis-transaction.ts).
   async addMembers (directoryId: string, groupId: string, members: Member[]): Promise<string[]> {
     const added: string[] = []
-    for (let i = 0; i < members.length; i += MEMBER_BATCH) {
-      const pairs = members.slice(i, i + MEMBER_BATCH).flatMap((member) => [member.value, this.codec.seal(JSON.stringify(member.display ?? null))])
-      added.push(...await this.run(ADD_MEMBERS, [], [prefixOf(directoryId), groupId, ...pairs]) as string[])
-    }
+    for (const call of addMembersCalls(directoryId, groupId, members, this.codec)) added.push(...await this.call(call) as string[])
     return added
   }
 
   async removeMembers (directoryId: string, groupId: string, userIds: string[]): Promise<string[]> {
     const removed: string[] = []
-    for (let i = 0; i < userIds.length; i += MEMBER_BATCH) {
-      removed.push(...await this.run(REMOVE_MEMBERS, [], [prefixOf(directoryId), groupId, ...userIds.slice(i, i + MEMBER_BATCH)]) as string[])
-    }
+    for (const call of removeMembersCalls(directoryId, groupId, userIds)) removed.push(...await this.call(call) as string[])
     return removed
   }
 
@@ -344,14 +403,17 @@ class RedisStore implements ResourceStore {
     else if (this.client.isOpen) await this.client.disconnect()
   }
 
-  private keyArgs (resource: StoredResource): [string, string, string] {
-    return [storedKey(resource.keys.name, this.codec), storedKey(resource.keys.externalId, this.codec), storedKey(resource.keys.displayName, this.codec)]
+  private call ({ script, keys, args }: ScriptCall): Promise<unknown> {
+    return runScript(this.client, script, keys, args)
   }
 
   private run (script: Script, keys: string[], args: string[]): Promise<unknown> {
     return runScript(this.client, script, keys, args)
   }
 }
+
+/** The command of `call` as EVAL with the source: inside a MULTI, where a NOSCRIPT would fail that one command of the transaction. */
+export const evalCommand = ({ script, keys, args }: ScriptCall): string[] => ['EVAL', script.source, String(keys.length), ...keys, ...args]
 
 /** EVALSHA, and EVAL the first time the server does not know the script. */
 export async function runScript (client: Client, script: Script, keys: string[], args: string[]): Promise<unknown> {

@@ -52,7 +52,8 @@ const STEPS: Record<MigrationVersion, Step> = {
   2: foldNameKeys,
   3: async (run) => { await run.query(SETTINGS_TABLE) },
   4: streamPositions,
-  5: directoryState
+  5: directoryState,
+  6: async (run) => { for (const statement of adminTables(run.dialect)) await run.query(statement) }
 }
 
 /**
@@ -96,6 +97,26 @@ async function directoryState (run: Run): Promise<void> {
  deleted_at BIGINT NULL,
  webhook ${text} NULL
 )`)
+}
+
+/** Migration 6: setup links (only a digest of each token) and the grace periods of rotated SCIM tokens. */
+function adminTables (dialect: Dialect): string[] {
+  const id = dialect === 'mysql' ? 'VARBINARY(255)' : 'VARCHAR(64)'
+  return [`CREATE TABLE IF NOT EXISTS dsync_setup_links (
+ id VARCHAR(64) NOT NULL PRIMARY KEY,
+ token_digest VARCHAR(64) NOT NULL,
+ tenant VARCHAR(255) NOT NULL,
+ product VARCHAR(255) NOT NULL,
+ created_at BIGINT NOT NULL,
+ expires_at BIGINT NOT NULL,
+ revoked_at BIGINT NULL,
+ directory_id ${id} NULL,
+ CONSTRAINT dsync_setup_links_token UNIQUE (token_digest)
+)`, `CREATE TABLE IF NOT EXISTS dsync_token_grace (
+ directory_id ${id} NOT NULL PRIMARY KEY,
+ token_digest VARCHAR(64) NOT NULL,
+ until_at BIGINT NOT NULL
+)`]
 }
 
 const COLUMN_EXISTS: Record<Dialect, string> = {

@@ -7,6 +7,7 @@ import { plainCodec, type Codec } from './codec.js'
 import {
   chunked, insertIgnore, openSqlClient, placeholders, type Executor, type Query, type SqlClient, type SqlConnection
 } from './sql-client.js'
+import { SqlAdminStore } from './sql-admin.js'
 import { SqlEventQueue, countDeprovisions, lockDirectory, markCoalesced, readState, recordEvents, writeState } from './sql-events.js'
 import {
   UniquenessError, type ListWindow, type Lookup, type Member, type Page, type ResourceKeys, type ResourceStore, type ResourceType, type Storage, type StoredResource
@@ -115,6 +116,7 @@ export async function openSqlStorage (connection: SqlConnection, { serialLock, l
   const cursors = outsideOf(bookkeeping)
   return {
     resources: new SqlStore(outside, codec),
+    admin: new SqlAdminStore(outside),
     events: serialLock === undefined ? new SqlEventQueue(cursors, codec, outside) : serialised(new SqlEventQueue(cursors, codec, outside), serialLock),
     atomically: (directoryId, fn) => client.transaction(async (query) => {
       const executor = inside(client, query)

@@ -224,6 +224,7 @@ export interface WriteScope {
 export interface Storage {
   resources: ResourceStore
   events: EventQueue
+  admin: AdminStore
   /**
    * Runs `fn` as one transaction where the database has them (SQL): its resource changes and recorded
    * events are stored together or not at all, and the directory's events are numbered in commit
@@ -237,4 +238,38 @@ export interface Storage {
    */
   readonly concurrentWrites: boolean
   close(): Promise<void>
+}
+
+/** A setup link for a customer's IT admin (admin/setup-links.ts): only the digest of its token is stored. */
+export interface SetupLinkRecord {
+  id: string
+  /** SHA-256 of the link's token, hex. */
+  tokenDigest: string
+  tenant: string
+  product: string
+  /** ms since the epoch. */
+  createdAt: number
+  expiresAt: number
+  revokedAt: number | null
+  /** The directory the IT admin created through the link (null until a provider is picked). */
+  directoryId: string | null
+}
+
+/** A rotated SCIM token that is still accepted until `until` (ms): the digest of the old token. */
+export interface TokenGrace {
+  tokenDigest: string
+  until: number
+}
+
+/** What the admin routes keep beside directories: setup links and rotated tokens' grace periods. */
+export interface AdminStore {
+  createLink(link: SetupLinkRecord): Promise<void>
+  linkById(id: string): Promise<SetupLinkRecord | null>
+  linkByDigest(tokenDigest: string): Promise<SetupLinkRecord | null>
+  /** The links of a tenant and product (of every one without them), newest first. */
+  links(filter?: { tenant: string, product: string }): Promise<SetupLinkRecord[]>
+  updateLink(id: string, changes: Partial<Pick<SetupLinkRecord, 'revokedAt' | 'directoryId'>>): Promise<void>
+  /** Keeps an old token accepted until `grace.until` (null: no grace, removes any). */
+  setGrace(directoryId: string, grace: TokenGrace | null): Promise<void>
+  grace(directoryId: string): Promise<TokenGrace | null>
 }

@@ -54,10 +54,15 @@ t.test('PostgreSQL: an event recorded before kill -9 is delivered after the next
   await withService(t, 'postgres', 'ev_crash_restart', (st, db) => crashAndRestart(st, db))
 })
 
+t.test('Redis: an event recorded before kill -9 is delivered after the next start', async (t) => {
+  await withService(t, 'redis', 'ev_crash_restart', (st, db) => crashAndRestart(st, db))
+})
+
 for (const [engine, open] of [
   ['sqlite file', async (t: Test, fn: (t: Test, db: DbOptions) => Promise<void>) => fn(t, sqliteFile(t))],
   ['PostgreSQL', (t: Test, fn: (t: Test, db: DbOptions) => Promise<void>) => withService(t, 'postgres', 'ev_crash_defaults', fn)],
-  ['MariaDB', (t: Test, fn: (t: Test, db: DbOptions) => Promise<void>) => withService(t, 'mariadb', 'ev_crash_defaults', fn)]
+  ['MariaDB', (t: Test, fn: (t: Test, db: DbOptions) => Promise<void>) => withService(t, 'mariadb', 'ev_crash_defaults', fn)],
+  ['Redis', (t: Test, fn: (t: Test, db: DbOptions) => Promise<void>) => withService(t, 'redis', 'ev_crash_defaults', fn)]
 ] as const) {
   t.test(`${engine}, default options: after kill -9 the event reaches the hook within 5 s of the next process listening`, (t) =>
     open(t, (st, db) => crashAndRestart(st, db, 'defaults')))
