@@ -36,7 +36,7 @@ tar -tzf "$tarball" >"$work/contents.txt" || fatal "tar -tzf $tarball"
 files=$(wc -l <"$work/contents.txt" | tr -d ' ')
 size=$(wc -c <"$tarball" | tr -d ' ')
 pass "npm pack: $(basename "$tarball"), $files files, $size bytes"
-for required in package/dist/esm/index.js package/dist/esm/index.d.ts package/dist/cjs/index.js package/dist/cjs/index.d.ts package/dist/cjs/package.json package/README.md package/LICENSE package/CHANGELOG.md; do
+for required in package/dist/esm/index.js package/dist/esm/index.d.ts package/dist/esm/admin/index.js package/dist/cjs/admin/index.js package/dist/cjs/admin/index.d.ts package/dist/cjs/index.js package/dist/cjs/index.d.ts package/dist/cjs/package.json package/README.md package/LICENSE package/CHANGELOG.md; do
   grep -qx "$required" "$work/contents.txt" || fail "tarball lacks ${required#package/}"
 done
 

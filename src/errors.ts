@@ -90,3 +90,15 @@ export const HookIdTakenError = createError<[string]>(
   'fastify-directory-sync: a hook with the id "%s" is already registered; each hook needs an id of its own',
   500
 )
+
+export const AdminAuthRequiredError = createError(
+  'FST_DSYNC_ADMIN_AUTH_REQUIRED',
+  'fastify-directory-sync/admin: the admin routes need the host\'s authentication: pass onRequest or preHandler hooks (they run before every route) and tenantOf(request), which answers { tenant, product } or \'all\'',
+  500
+)
+
+export const NotRegisteredError = createError<[string]>(
+  'FST_DSYNC_NOT_REGISTERED',
+  'fastify-directory-sync: %s needs the main plugin (fastify-directory-sync) registered first, in the same or a parent context',
+  500
+)

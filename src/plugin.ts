@@ -11,6 +11,8 @@ import { scimRoutes } from './scim/routes.js'
 import { DirectoryGate } from './scim/fairness.js'
 import { FailedAuthLimiter } from './scim/auth-limiter.js'
 import type { ScimService } from './scim/operations.js'
+import { setupLinksController } from './admin/setup-links.js'
+import { noteExternalUrl } from './admin/urls.js'
 import type { DirectorySyncController } from './types.js'
 
 declare module 'fastify' {
@@ -31,11 +33,14 @@ const directorySync: FastifyPluginAsync<DirectorySyncOptions> = async (fastify, 
   const basePath = joinPaths(fastify.prefix, options.scimPath)
   const baseUrl = options.externalUrl + (basePath === '/' ? '' : basePath)
   const service: ScimService = { backend: engine.backend, limits: options.limits, gate: new DirectoryGate(options.fairness) }
+  const directories = presentingEndpoints(engine.controller.directories, baseUrl)
   const controller: DirectorySyncController = {
     ...engine.controller,
-    directories: presentingEndpoints(engine.controller.directories, baseUrl),
+    directories,
+    setupLinks: setupLinksController({ admin: engine.admin, directories, providers: engine.controller.providers, retype: engine.retype }),
     requests: { handle: (request, callback) => handleJacksonRequest(service, engine.directory, baseUrl, request, callback) }
   }
+  noteExternalUrl(controller, options.externalUrl)
   fastify.decorate('directorySync', controller)
   fastify.addHook('onClose', () => engine.close())
   const authLimiter = options.authFailures === undefined ? undefined : new FailedAuthLimiter(options.authFailures)

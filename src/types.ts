@@ -269,6 +269,11 @@ export interface ScimRequestSummary {
   status: number
 }
 
+/** A SCIM request answered with an error (status 400 or more), with the error's detail when the plugin gave one. */
+export interface ScimErrorSummary extends ScimRequestSummary {
+  detail?: string
+}
+
 /** How a directory is doing. */
 export interface DirectoryStatus {
   directoryId: string
@@ -279,6 +284,8 @@ export interface DirectoryStatus {
    * its own; null when it answered none since it started).
    */
   lastRequest: ScimRequestSummary | null
+  /** The last SCIM request this process answered for the directory with an error (per process, as lastRequest). */
+  lastError: ScimErrorSummary | null
   /** Per handler (hooks by id, 'jackson', 'webhook'): events not yet passed, and deliveries kept as failed. Shared across instances. */
   deliveries: Array<{ handler: string, pending: number, failed: number }>
   /** How old (ms) the oldest event is that some handler has not passed yet; null when none is pending. */
@@ -288,6 +295,61 @@ export interface DirectoryStatus {
    * 'tripped' with the time it tripped, the id of the first event held and how many are held.
    */
   guard: { state: 'off' | 'armed' } | { state: 'tripped', trippedAt: string, heldFrom: string | null, held: number }
+}
+
+/** A setup link for a customer's IT admin, as the host sees it (never its token). Times are ISO 8601. */
+export interface SetupLink {
+  id: string
+  tenant: string
+  product: string
+  createdAt: string
+  expiresAt: string
+  revokedAt: string | null
+  /** The directory the IT admin created through the link (null until they pick a provider). */
+  directoryId: string | null
+  /** When that directory answered its first SCIM request (null until then): its provider is fixed from then on. */
+  firstRequestAt: string | null
+  state: 'active' | 'expired' | 'revoked'
+}
+
+/** What arrived from the identity provider, as a setup link's page shows it. */
+export interface SetupProgress {
+  /** null: waiting for the first request. */
+  firstRequestAt: string | null
+  users: number
+  groups: number
+  lastRequest: ScimRequestSummary | null
+  lastError: ScimErrorSummary | null
+}
+
+/** What a setup link's token gives access to: its one directory (with no secret), once a provider is picked. */
+export interface SetupLinkSession {
+  link: SetupLink
+  directory: Directory | null
+  progress: SetupProgress | null
+  /** Whether the provider may be picked again: until the directory's first SCIM request. */
+  canChangeProvider: boolean
+}
+
+/**
+ * Setup links: the host creates one for a tenant and product and sends it to the customer's IT admin,
+ * who picks their identity provider (creating the tenant's directory), follows its steps and sees the
+ * connection go live. The methods taking a link's `token` act as that IT admin: they answer 401 for an
+ * unknown token and 410 for an expired or revoked link.
+ */
+export interface SetupLinksController {
+  /** A link valid for `expiresInSeconds` (default 7 days, at most 90): the token is answered once, only its digest is kept. */
+  create(params: { tenant: string, product: string, expiresInSeconds?: number }): Promise<Result<{ link: SetupLink, token: string }>>
+  /** Links newest first, of one tenant and product if given. */
+  list(params?: { tenant?: string, product?: string }): Promise<Result<SetupLink[]>>
+  get(id: string): Promise<Result<SetupLink>>
+  /** The link stops working at once; a directory created through it keeps working. */
+  revoke(id: string): Promise<Result<SetupLink>>
+  open(token: string): Promise<Result<SetupLinkSession>>
+  /** Creates the link's directory of that type, or changes its type until its first SCIM request (409 after). */
+  pickProvider(token: string, type: DirectoryType): Promise<Result<SetupLinkSession>>
+  /** The link's directory with its SCIM token; with `rotate`, a new token first (the old one stops at once). */
+  credentials(token: string, options?: { rotate?: boolean }): Promise<Result<Directory>>
 }
 
 /** `app.directorySync`: every method is safe to call concurrently, for any mix of directories. */
@@ -342,6 +404,8 @@ export interface DirectorySyncController {
     getByTenantAndProduct(tenant: string, product: string): Promise<Result<Directory[]>>
     getAll(page?: Page): Promise<Result<Directory[]>>
   }
+  /** Setup links for customers' IT admins (their pages: `directorySyncSetup` from `fastify-directory-sync/admin`). */
+  setupLinks: SetupLinksController
   /** The directory types jackson supports, with their display names. */
   providers(): Record<DirectoryType, string>
   users: {

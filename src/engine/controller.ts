@@ -5,7 +5,7 @@ import type { AdminStore, EventQueue, ResourceStore } from '../store/index.js'
 import { directoryStatus, type DirectoryActivity } from '../events/status.js'
 import { changedSettings, type LifecycleRecorder } from '../events/lifecycle.js'
 import type { Directory, DirectorySyncController, GroupMember, Page, Paged, Result } from '../types.js'
-import { rotateScimSecret, type JacksonDirectorySync } from './jackson.js'
+import { rotateScimSecret, setDirectoryType, type JacksonDirectorySync } from './jackson.js'
 import type { DirectoryCache } from './directory-cache.js'
 import { jacksonGroup, jacksonUser } from './mirror.js'
 
@@ -50,6 +50,25 @@ const MAX_GRACE_SECONDS = 7 * 24 * 3600
 const DIRECTORY_PAGE = 100
 
 export const tokenDigest = (token: string) => createHash('sha256').update(token).digest('hex')
+
+/**
+ * Changes a SCIM directory's type (a setup link's provider picked again, before any SCIM request):
+ * answers the directory, and records dsync.updated with the former type.
+ */
+export function directoryRetyper ({ run, providers, cache, record }: Pick<ControllerParts, 'run' | 'providers' | 'cache' | 'record'>) {
+  return (id: string, type: string): Promise<Result<Directory>> => run(id, async (set) => {
+    if (!(type in providers) || UNSUPPORTED_TYPES.has(type)) return badRequest(`Unknown or unsupported directory type ${JSON.stringify(type)}: providers() lists the types that are`)
+    const existing = await set.directories.get(id)
+    if (existing.error) return existing
+    if (!existing.data.scim.path) return badRequest(`The directory ${id} is not a SCIM directory`)
+    if (existing.data.type === type) return existing
+    if (!await setDirectoryType(set.directories, id, type)) return notFound('Directory')
+    cache.forget(id)
+    const changed = await set.directories.get(id)
+    if (changed.data !== null) await record(changed.data, 'dsync.updated', changedSettings(existing.data, changed.data))
+    return changed
+  })
+}
 
 export function buildController (
   { run, providers, store, queue, admin, pageLimit, cache, record, activity, guarded = false }: ControllerParts

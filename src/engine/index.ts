@@ -15,13 +15,13 @@ import { DsyncMetrics } from '../events/metrics.js'
 import { lifecycleRecorder, type LifecycleRecorder } from '../events/lifecycle.js'
 import { deprovisionOf, guardController, guardWrite } from '../events/guard.js'
 import { DeletedDirectoryPurger } from '../events/purge.js'
-import type { NewEvent } from '../store/types.js'
+import type { AdminStore, NewEvent } from '../store/types.js'
 import type { ScimBackend } from '../scim/backend.js'
 import { TOKEN_GRACE, type AuthDirectory } from '../scim/auth.js'
 import type { Directory, DirectorySyncController, Result, ScimEvent } from '../types.js'
 import { Lanes, Mutex } from './confinement.js'
 import { openCore } from './core.js'
-import { buildController } from './controller.js'
+import { buildController, directoryRetyper } from './controller.js'
 import type { JacksonDirectorySync } from './jackson.js'
 import { DirectoryCache } from './directory-cache.js'
 import { JACKSON_HANDLER, jacksonEvent, mirrorEvent, resyncDirectory } from './mirror.js'
@@ -32,8 +32,12 @@ const PARALLEL_LANES = 4
 const WRITE_LANES = 4
 
 export interface Engine {
-  /** Everything but `requests`, which the SCIM layer answers. */
-  controller: Omit<DirectorySyncController, 'requests'>
+  /** Everything but `requests`, which the SCIM layer answers, and the setup links, built on the directories as served. */
+  controller: Omit<DirectorySyncController, 'requests' | 'setupLinks'>
+  /** Setup links and token grace periods. */
+  admin: AdminStore
+  /** Changes a directory's type (a setup link's provider picked again). */
+  retype: (id: string, type: string) => Promise<Result<Directory>>
   backend: ScimBackend
   /** A directory for authenticating SCIM requests: cached briefly (see directory-cache.ts). */
   directory(id: string): Promise<Result<Directory>>
@@ -72,7 +76,10 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
       const grace = await opened.admin.grace(id)
       return grace === null || grace.until <= Date.now() ? found : { data: { ...found.data, [TOKEN_GRACE]: grace }, error: null }
     }, DIRECTORY_TTL_MS)
-    const activity = new DirectoryActivity()
+    // A directory's first SCIM request seen here is noted on its setup link, if it has one (admin/setup-links.ts).
+    const activity = new DirectoryActivity(undefined, (id, at) => {
+      opened.admin.markFirstRequest(id, at).catch((err) => log.warn({ err, directoryId: id }, 'could not note a directory\'s first SCIM request'))
+    })
     // A lifecycle event is handed to the dispatcher at once (no response waits for it).
     const recordLifecycle = lifecycleRecorder(opened)
     const record: LifecycleRecorder = async (directory, type, previous) => {
@@ -165,6 +172,8 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
         events: eventsController(opened.events, dispatcher, options.guard !== undefined),
         guard: guardController(opened, options.guard, directories, inWrite, dispatcher, eventsLog)
       },
+      admin: opened.admin,
+      retype: directoryRetyper({ run, providers: sets[0].providers(), cache: directories, record }),
       backend,
       directory: (id) => directories.get(id),
       activity,

@@ -65,20 +65,27 @@ interface JacksonStore {
 export type JacksonDirectories = Omit<DirectorySyncController['directories'], 'rotateToken'> & { store?: () => JacksonStore }
 
 /**
- * Gives a SCIM directory a new token, through jackson's internals: jackson's update() copies only some
- * fields and keeps scim.secret as stored (test/engine/jackson-pinned.test.ts pins both), so the stored
- * record is rewritten through DirectoryConfig's own store, as update() writes it (a put without
- * indexes keeps the record's index entries). The secret is made as jackson makes it (16 random bytes,
- * base64url). Answers false when the record is not there.
+ * Rewrites a directory's stored record with `change`, through jackson's internals: jackson's update()
+ * copies only some fields and keeps scim.secret and type as stored (test/engine/jackson-pinned.test.ts
+ * pins it), so the record is rewritten through DirectoryConfig's own store, as update() writes it (a
+ * put without indexes keeps the record's index entries). Answers false when the record is not there.
  */
-export async function rotateScimSecret (directories: JacksonDirectories, id: string): Promise<boolean> {
+async function rewriteDirectory (directories: JacksonDirectories, id: string, change: (record: any) => unknown): Promise<boolean> {
   if (typeof directories.store !== 'function') throw new JacksonIncompatibleError('DirectoryConfig has no store()')
   const store = directories.store()
   const record = await store.get(id)
   if (record === null || record === undefined) return false
-  await store.put(id, { ...record, scim: { ...record.scim, secret: randomBytes(16).toString('base64url') } })
+  await store.put(id, change(record))
   return true
 }
+
+/** Gives a SCIM directory a new token, made as jackson makes one (16 random bytes, base64url). */
+export const rotateScimSecret = (directories: JacksonDirectories, id: string) =>
+  rewriteDirectory(directories, id, (record) => ({ ...record, scim: { ...record.scim, secret: randomBytes(16).toString('base64url') } }))
+
+/** Changes a directory's type (a setup link's directory, before any SCIM request arrived). */
+export const setDirectoryType = (directories: JacksonDirectories, id: string, type: string) =>
+  rewriteDirectory(directories, id, (record) => ({ ...record, type }))
 
 /** One set of jackson's directory-sync objects: its stores keep the current tenant in fields. */
 export interface JacksonDirectorySync {

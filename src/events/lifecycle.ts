@@ -37,6 +37,7 @@ export function changedSettings (before: Directory, after: Directory): Record<st
   const [was, is] = [summary(before), summary(after)]
   const previous: Record<string, unknown> = {}
   if (was.name !== is.name) previous.name = was.name
+  if (was.type !== is.type) previous.type = was.type
   if (was.webhook.endpoint !== is.webhook.endpoint) previous.webhook = was.webhook
   if (was.log_webhook_events !== is.log_webhook_events) previous.log_webhook_events = was.log_webhook_events
   // A changed webhook secret is a change too; its value is never told.

@@ -2,22 +2,36 @@
 // instance: counts, deliveries per handler, the oldest undelivered event) and from what this process
 // saw on the wire (the last SCIM request it answered for the directory).
 import type { EventQueue, ResourceStore } from '../store/types.js'
-import type { DirectoryStatus, ScimRequestSummary } from '../types.js'
+import type { DirectoryStatus, ScimErrorSummary, ScimRequestSummary } from '../types.js'
 
-/** The last SCIM request answered per directory, in this process; at most `max` directories are remembered. */
+/**
+ * The last SCIM request answered per directory, and the last one answered with an error, in this
+ * process; at most `max` directories are remembered. `onFirst` hears of the first request this process
+ * answers for a directory (again once the directory was forgotten), where setup links note it.
+ */
 export class DirectoryActivity {
-  private readonly last = new Map<string, ScimRequestSummary>()
+  private readonly last = new Map<string, { request: ScimRequestSummary, error: ScimErrorSummary | null }>()
 
-  constructor (private readonly max = 10_000) {}
+  constructor (private readonly max = 10_000, private readonly onFirst?: (directoryId: string, at: number) => void) {}
 
-  record (directoryId: string, request: ScimRequestSummary): void {
-    this.last.delete(directoryId)
-    if (this.last.size >= this.max) this.last.delete(this.last.keys().next().value!)
-    this.last.set(directoryId, request)
+  record (directoryId: string, request: ScimRequestSummary, detail?: string): void {
+    const seen = this.last.get(directoryId)
+    if (seen === undefined) {
+      if (this.last.size >= this.max) this.last.delete(this.last.keys().next().value!)
+      this.onFirst?.(directoryId, Date.parse(request.at))
+    } else {
+      this.last.delete(directoryId) // to the end: the least recently seen goes first
+    }
+    const error = request.status >= 400 ? { ...request, ...(detail === undefined ? {} : { detail }) } : seen?.error ?? null
+    this.last.set(directoryId, { request, error })
   }
 
   get (directoryId: string): ScimRequestSummary | null {
-    return this.last.get(directoryId) ?? null
+    return this.last.get(directoryId)?.request ?? null
+  }
+
+  lastError (directoryId: string): ScimErrorSummary | null {
+    return this.last.get(directoryId)?.error ?? null
   }
 }
 
@@ -45,6 +59,7 @@ export async function directoryStatus (
     users,
     groups,
     lastRequest: activity?.get(directoryId) ?? null,
+    lastError: activity?.lastError(directoryId) ?? null,
     deliveries: deliveries.map(({ handler, pending, failed }) => ({ handler, pending, failed })),
     oldestUndeliveredMs
   }

@@ -10,8 +10,22 @@ export function scimError (status: number, detail: string, scimType?: ScimType) 
   return { schemas: [ERROR_SCHEMA], status: String(status), ...(scimType ? { scimType } : {}), detail }
 }
 
+// The detail of the error a SCIM request was answered with, kept by request until its response is noted.
+const errorDetails = new WeakMap<object, string>()
+
+/** Keeps the detail of the SCIM error `request` is answered with, for the directory's lastError (events/status.ts). */
+export function noteErrorDetail (request: object, detail: string): void {
+  errorDetails.set(request, detail)
+}
+
+/** The detail noted for `request`, if any. */
+export function errorDetailOf (request: object): string | undefined {
+  return errorDetails.get(request)
+}
+
 export function sendScimError (reply: FastifyReply, status: number, detail: string, scimType?: ScimType, headers?: Record<string, string>): FastifyReply {
   if (headers !== undefined) reply.headers(headers)
+  noteErrorDetail(reply.request, detail)
   return reply.code(status).type(SCIM_CONTENT_TYPE).send(scimError(status, detail, scimType))
 }
 

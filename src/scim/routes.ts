@@ -7,7 +7,7 @@ import type { FailedAuthLimiter } from './auth-limiter.js'
 import type { DirectoryActivity } from '../events/status.js'
 import type { DsyncMetrics } from '../events/metrics.js'
 import { resourceType, resourceTypes, schema, schemas, serviceProviderConfig, listResponse } from './discovery.js'
-import { SCIM_CONTENT_TYPE, ScimProblem, sendScimError, unavailable } from './errors.js'
+import { SCIM_CONTENT_TYPE, ScimProblem, errorDetailOf, noteErrorDetail, sendScimError, unavailable } from './errors.js'
 import { authorize } from './auth.js'
 import { jsonDepthExceeds } from './limits.js'
 import { isLarge, serializeInSlices } from './serialize.js'
@@ -117,7 +117,7 @@ export async function scimRoutes (fastify: FastifyInstance, { directory, service
     request.scimSlot?.()
     const route = request.routeOptions.url ?? ''
     if (request.scimDirectory !== null) {
-      activity?.record(request.scimDirectory.id, { at: new Date().toISOString(), method: request.method, route, status: reply.statusCode })
+      activity?.record(request.scimDirectory.id, { at: new Date().toISOString(), method: request.method, route, status: reply.statusCode }, errorDetailOf(request))
     }
     // The operation is the route after the directory (no ids); a request that did not authenticate is
     // counted without its (caller-chosen, unbounded) directory id.
@@ -154,6 +154,7 @@ export async function scimRoutes (fastify: FastifyInstance, { directory, service
     if (result.location !== undefined) reply.header('Location', result.location)
     reply.code(result.status)
     if (result.body === undefined) return reply.send()
+    if (result.status >= 400 && typeof (result.body as { detail?: unknown }).detail === 'string') noteErrorDetail(request, (result.body as { detail: string }).detail)
     // A long page or a large group is written in slices (serialize.ts); a string is sent as it is.
     if (isLarge(result.body)) return reply.type(SCIM_CONTENT_TYPE).send(await serializeInSlices(result.body))
     return reply.type(SCIM_CONTENT_TYPE).send(result.body)
@@ -218,7 +219,7 @@ function route (fastify: FastifyInstance, path: string, operations: Operations, 
 
 // @fastify/swagger leaves a route with schema.hide out of its document (its types declare `hide`, but it
 // is only a devDependency here).
-function hidden (): FastifySchema {
+export function hidden (): FastifySchema {
   return { hide: true } as FastifySchema
 }
 

@@ -31,6 +31,10 @@ export class MemoryAdminStore implements AdminStore {
     if (link !== undefined) Object.assign(link, changes)
   }
 
+  async markFirstRequest (directoryId: string, at: number): Promise<void> {
+    for (const link of this.byId.values()) if (link.directoryId === directoryId && link.firstRequestAt === null) link.firstRequestAt = at
+  }
+
   async setGrace (directoryId: string, grace: TokenGrace | null): Promise<void> {
     if (grace === null) this.graces.delete(directoryId)
     else this.graces.set(directoryId, { ...grace })

@@ -30,7 +30,9 @@ export const MIGRATIONS = [
   // The deprovisioning guard's counts and holds, and deleted directories awaiting their purge (events/guard.ts, events/purge.ts).
   { version: 5, name: 'directory state' },
   // Setup links for customers' IT admins, and the grace periods of rotated SCIM tokens (admin/).
-  { version: 6, name: 'setup links' }
+  { version: 6, name: 'setup links' },
+  // When a setup link's directory answered its first SCIM request (admin/setup-links.ts: the provider is fixed from then on).
+  { version: 7, name: 'setup link first request' }
 ] as const satisfies readonly Migration[]
 
 export type MigrationVersion = typeof MIGRATIONS[number]['version']

@@ -1,6 +1,7 @@
 // The admin store on Redis: setup links in the hash dsync:admin:links (id → JSON), found by token
 // digest through dsync:admin:link-tokens (digest → id), and token grace periods in dsync:admin:grace
-// (directory id → JSON). Only digests of tokens are stored.
+// (directory id → JSON); a link's directory through dsync:admin:link-directories (directory id → link
+// id). Only digests of tokens are stored.
 import type { createClient } from 'redis'
 import type { AdminStore, SetupLinkRecord, TokenGrace } from './types.js'
 
@@ -9,6 +10,10 @@ type Client = ReturnType<typeof createClient>
 const LINKS = 'dsync:admin:links'
 const LINK_TOKENS = 'dsync:admin:link-tokens'
 const GRACE = 'dsync:admin:grace'
+const LINK_DIRECTORIES = 'dsync:admin:link-directories'
+
+// A link stored before migration 7 has no firstRequestAt.
+const parseLink = (json: string): SetupLinkRecord => ({ firstRequestAt: null, ...JSON.parse(json) })
 
 export class RedisAdminStore implements AdminStore {
   constructor (private readonly client: Client) {}
@@ -19,7 +24,7 @@ export class RedisAdminStore implements AdminStore {
 
   async linkById (id: string): Promise<SetupLinkRecord | null> {
     const json = await this.client.hGet(LINKS, id)
-    return json === undefined || json === null ? null : JSON.parse(json)
+    return json === undefined || json === null ? null : parseLink(json)
   }
 
   async linkByDigest (tokenDigest: string): Promise<SetupLinkRecord | null> {
@@ -28,14 +33,25 @@ export class RedisAdminStore implements AdminStore {
   }
 
   async links (filter?: { tenant: string, product: string }): Promise<SetupLinkRecord[]> {
-    const all = Object.values(await this.client.hGetAll(LINKS)).map((json) => JSON.parse(json) as SetupLinkRecord)
+    const all = Object.values(await this.client.hGetAll(LINKS)).map(parseLink)
     return all.filter((link) => filter === undefined || (link.tenant === filter.tenant && link.product === filter.product))
       .sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id))
   }
 
   async updateLink (id: string, changes: Partial<Pick<SetupLinkRecord, 'revokedAt' | 'directoryId'>>): Promise<void> {
     const link = await this.linkById(id)
-    if (link !== null) await this.client.hSet(LINKS, id, JSON.stringify({ ...link, ...changes }))
+    if (link === null) return
+    const multi = this.client.multi().hSet(LINKS, id, JSON.stringify({ ...link, ...changes }))
+    if (changes.directoryId !== undefined && changes.directoryId !== null) multi.hSet(LINK_DIRECTORIES, changes.directoryId, id)
+    await multi.exec()
+  }
+
+  async markFirstRequest (directoryId: string, at: number): Promise<void> {
+    const id = await this.client.hGet(LINK_DIRECTORIES, directoryId)
+    if (id === undefined || id === null) return
+    const link = await this.linkById(id)
+    // A read then a write: two processes noting the same first request both write a time within moments.
+    if (link !== null && link.directoryId === directoryId && link.firstRequestAt === null) await this.client.hSet(LINKS, id, JSON.stringify({ ...link, firstRequestAt: at }))
   }
 
   async setGrace (directoryId: string, grace: TokenGrace | null): Promise<void> {

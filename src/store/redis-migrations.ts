@@ -31,7 +31,8 @@ const STEPS: Record<MigrationVersion, Step> = {
   3: async () => {}, // the settings hash needs no creating
   4: async () => {}, // a Redis event gets its stream position when recorded (redis-events.ts)
   5: async () => {}, // the directory state is a hash created when first written
-  6: async () => {} // so are the setup links and token grace periods (redis-admin.ts)
+  6: async () => {}, // so are the setup links and token grace periods (redis-admin.ts)
+  7: async () => {} // a link's first request is a field of its JSON
 }
 
 /** The Redis database of `client` as the runner sees it. */

@@ -5,7 +5,7 @@ import type { AdminStore, SetupLinkRecord, TokenGrace } from './types.js'
 
 const LINKS = 'dsync_setup_links'
 const GRACE = 'dsync_token_grace'
-const COLUMNS = 'id, token_digest, tenant, product, created_at, expires_at, revoked_at, directory_id'
+const COLUMNS = 'id, token_digest, tenant, product, created_at, expires_at, revoked_at, directory_id, first_request_at'
 
 interface LinkRow {
   id: string
@@ -16,6 +16,7 @@ interface LinkRow {
   expires_at: number | string
   revoked_at: number | string | null
   directory_id: string | Buffer | null
+  first_request_at: number | string | null
 }
 
 const fromRow = (row: LinkRow): SetupLinkRecord => ({
@@ -26,15 +27,16 @@ const fromRow = (row: LinkRow): SetupLinkRecord => ({
   createdAt: Number(row.created_at),
   expiresAt: Number(row.expires_at),
   revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
-  directoryId: row.directory_id === null ? null : String(row.directory_id)
+  directoryId: row.directory_id === null ? null : String(row.directory_id),
+  firstRequestAt: row.first_request_at === null ? null : Number(row.first_request_at)
 })
 
 export class SqlAdminStore implements AdminStore {
   constructor (private readonly db: Executor) {}
 
   async createLink (link: SetupLinkRecord): Promise<void> {
-    await this.db.query(`INSERT INTO ${LINKS} (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      [link.id, link.tokenDigest, link.tenant, link.product, link.createdAt, link.expiresAt, link.revokedAt, link.directoryId])
+    await this.db.query(`INSERT INTO ${LINKS} (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [link.id, link.tokenDigest, link.tenant, link.product, link.createdAt, link.expiresAt, link.revokedAt, link.directoryId, link.firstRequestAt])
   }
 
   async linkById (id: string): Promise<SetupLinkRecord | null> {
@@ -60,6 +62,10 @@ export class SqlAdminStore implements AdminStore {
     if ('revokedAt' in changes) { sets.push('revoked_at = ?'); values.push(changes.revokedAt) }
     if ('directoryId' in changes) { sets.push('directory_id = ?'); values.push(changes.directoryId) }
     if (sets.length > 0) await this.db.query(`UPDATE ${LINKS} SET ${sets.join(', ')} WHERE id = ?`, [...values, id])
+  }
+
+  async markFirstRequest (directoryId: string, at: number): Promise<void> {
+    await this.db.query(`UPDATE ${LINKS} SET first_request_at = ? WHERE directory_id = ? AND first_request_at IS NULL`, [at, directoryId])
   }
 
   async setGrace (directoryId: string, grace: TokenGrace | null): Promise<void> {

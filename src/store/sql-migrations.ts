@@ -53,7 +53,10 @@ const STEPS: Record<MigrationVersion, Step> = {
   3: async (run) => { await run.query(SETTINGS_TABLE) },
   4: streamPositions,
   5: directoryState,
-  6: async (run) => { for (const statement of adminTables(run.dialect)) await run.query(statement) }
+  6: async (run) => { for (const statement of adminTables(run.dialect)) await run.query(statement) },
+  7: async (run) => {
+    if (!await columnExists(run, 'dsync_setup_links', 'first_request_at')) await run.query('ALTER TABLE dsync_setup_links ADD COLUMN first_request_at BIGINT NULL')
+  }
 }
 
 /**

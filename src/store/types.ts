@@ -253,6 +253,8 @@ export interface SetupLinkRecord {
   revokedAt: number | null
   /** The directory the IT admin created through the link (null until a provider is picked). */
   directoryId: string | null
+  /** When that directory answered its first SCIM request (ms; null until then): its provider is fixed from then on. */
+  firstRequestAt: number | null
 }
 
 /** A rotated SCIM token that is still accepted until `until` (ms): the digest of the old token. */
@@ -269,6 +271,8 @@ export interface AdminStore {
   /** The links of a tenant and product (of every one without them), newest first. */
   links(filter?: { tenant: string, product: string }): Promise<SetupLinkRecord[]>
   updateLink(id: string, changes: Partial<Pick<SetupLinkRecord, 'revokedAt' | 'directoryId'>>): Promise<void>
+  /** Notes a directory's first SCIM request (seen by some process) on the link it was created through, if any and not noted yet. */
+  markFirstRequest(directoryId: string, at: number): Promise<void>
   /** Keeps an old token accepted until `grace.until` (null: no grace, removes any). */
   setGrace(directoryId: string, grace: TokenGrace | null): Promise<void>
   grace(directoryId: string): Promise<TokenGrace | null>

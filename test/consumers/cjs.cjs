@@ -23,7 +23,17 @@ async function main () {
   if (res.statusCode !== 201) throw new Error(`SCIM POST /Users answered ${res.statusCode}: ${res.body}`)
   if (res.json().userName !== 'a@b.example') throw new Error('unexpected SCIM body: ' + res.body)
   if (!events.includes('user.created')) throw new Error('onScimEvent did not see user.created: ' + JSON.stringify(events))
+
+  const { directorySyncAdmin } = require('fastify-directory-sync/admin')
+  // A second app: the first one has booted (inject), so nothing more can be registered on it.
+  const host = Fastify()
+  await host.register(pkg.fastifyDirectorySync, { db: { engine: 'mem' }, externalUrl: 'http://127.0.0.1:3000' })
+  await host.directorySync.directories.create({ tenant: 't2', product: 'p' })
+  await host.register(directorySyncAdmin, { prefix: '/admin', onRequest: async () => {}, tenantOf: () => ({ tenant: 't2', product: 'p' }) })
+  const listed = await host.inject({ url: '/admin/directories' })
+  if (listed.statusCode !== 200 || listed.json().total !== 1) throw new Error(`GET /admin/directories answered ${listed.statusCode}: ${listed.body}`)
+  await host.close()
   await app.close()
-  console.log('cjs consumer: ok (201, user.created delivered)')
+  console.log('cjs consumer: ok (201, user.created delivered, admin routes listed 1 directory)')
 }
 main().catch((err) => { console.error(err); process.exit(1) })

@@ -84,3 +84,10 @@ const invalid = new errors.InvalidOptionError('db', 'is required')
 const code: string = invalid.code
 
 export { noUrl, isController, isResult, code }
+
+// The admin subpath: tenantOf is required, and answers a scope.
+import { directorySyncAdmin, directorySyncSetup, type AdminScope } from 'fastify-directory-sync/admin'
+await app.register(directorySyncAdmin, { prefix: '/admin', onRequest: async () => {}, tenantOf: (): AdminScope => 'all' })
+await app.register(directorySyncSetup, { prefix: '/setup' })
+// @ts-expect-error tenantOf answers a scope, not a string tenant
+await app.register(directorySyncAdmin, { prefix: '/admin2', onRequest: async () => {}, tenantOf: () => 'acme' })

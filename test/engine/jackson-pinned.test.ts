@@ -77,13 +77,15 @@ t.test('directories.update on an unknown id answers 500 (workaround: engine/inde
   t.equal(ours.error?.code, 404)
 })
 
-t.test('jackson\'s directories.update keeps scim.secret; DirectoryConfig.store() reaches the stored record (workaround: engine/jackson.ts rotateScimSecret)', async (t) => {
+t.test('jackson\'s directories.update keeps scim.secret; DirectoryConfig.store() reaches the stored record (workaround: engine/jackson.ts rewriteDirectory)', async (t) => {
   const jacksonDb = await openJacksonDb({ engine: 'mem' }, quiet)
   t.after(() => jacksonDb.close())
   const set = await createDirectorySync(jacksonDb, { externalUrl: 'http://127.0.0.1:3000', samlPath: '/sso', scimPath: '/api/scim/v2.0', db: { engine: 'mem' }, logger: quiet } as unknown as JacksonOptions)
   const { data: directory } = await set.directories.create({ tenant: 'pin', product: 'p' })
   const updated = await set.directories.update(directory!.id, { scim: { path: directory!.scim.path, secret: 'replaced' } } as any)
   t.equal(updated.data?.scim.secret, directory!.scim.secret, 'update ignores a new scim.secret')
+  const retyped = await set.directories.update(directory!.id, { type: 'okta-scim-v2' } as any)
+  t.equal(retyped.data?.type, directory!.type, 'and a new type (workaround: setDirectoryType, for a setup link\'s provider picked again)')
   t.type((set.directories as any).store, 'function', 'DirectoryConfig has store()')
   const record = await (set.directories as any).store().get(directory!.id)
   t.equal(record.scim.secret, directory!.scim.secret, 'whose get() answers the stored record')

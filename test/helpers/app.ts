@@ -9,9 +9,15 @@ import fastifyDirectorySync, { type DbOptions, type DirectorySyncOptions } from 
 export const externalUrl = 'http://127.0.0.1:3000'
 
 export async function buildApp (t: Test, db: DbOptions, options: Partial<DirectorySyncOptions> = {}): Promise<FastifyInstance> {
+  return buildAppWith(t, db, options, async () => {})
+}
+
+/** buildApp, with more registered after the plugin (before ready). */
+export async function buildAppWith (t: Test, db: DbOptions, options: Partial<DirectorySyncOptions>, more: (app: FastifyInstance) => Promise<void>): Promise<FastifyInstance> {
   const app = Fastify({ logger: false })
   t.after(() => app.close())
   await app.register(fastifyDirectorySync, { db, externalUrl, ...options })
+  await more(app)
   await app.ready()
   return app
 }
