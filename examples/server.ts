@@ -1,11 +1,15 @@
-// The example host app: a Fastify server with directory sync on a sqlite file in ./data.
+// The example host app: a Fastify server with directory sync on a sqlite file in ./data, and an admin
+// page at / (examples/admin: directories, tokens, users, groups, live events, setup links).
 // On first start it creates a demo directory and prints its SCIM base URL and token for the person
-// running it (on standard output, never through the logger, which must not carry secrets).
+// running it, and on every start the admin page's password (on standard output, never through the
+// logger, which must not carry secrets): random each start unless ADMIN_PASSWORD is set.
 //   npm run example          PORT=3000 HOST=127.0.0.1 EXTERNAL_URL=http://127.0.0.1:3000 DATA_DIR=./data
 // More directories: npm run directory -- create --tenant acme
+import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
 import fastifyDirectorySync, { clientErrorHandler, frameworkErrors } from '../src/index.js'
 import { externalUrl, host, pluginOptions, port } from './config.js'
+import { adminPage } from './admin/plugin.js'
 
 const app = Fastify({
   logger: { level: process.env.LOG_LEVEL ?? 'info' },
@@ -34,6 +38,10 @@ app.get<{ Params: { directoryId: string } }>('/directories/:directoryId/users', 
   return data
 })
 
+// The admin page at /, its API at /admin/api and the setup-link pages at /setup.
+const adminPassword = process.env.ADMIN_PASSWORD || randomBytes(12).toString('base64url')
+await app.register(adminPage, { password: adminPassword, externalUrl })
+
 const existing = await app.directorySync.directories.getByTenantAndProduct('demo', 'demo-app')
 let directory = existing.data?.[0]
 if (!directory) {
@@ -49,6 +57,9 @@ process.stdout.write([
   `  SCIM base URL: ${directory.scim.endpoint}`,
   `  SCIM token:    ${directory.scim.secret}`,
   `  Its users:     ${externalUrl}/directories/${directory.id}/users`,
+  '',
+  `Admin page: ${externalUrl}/`,
+  `  Password:      ${process.env.ADMIN_PASSWORD ? '(ADMIN_PASSWORD)' : adminPassword}`,
   ''
 ].join('\n') + '\n')
 

@@ -3,7 +3,7 @@
 // store (read through app.directorySync) must hold the state the simulator's plan says it left. A wrong
 // token exits 1 naming the 401; bad arguments exit 2. Entra gets its Tenant URL with the flag, as given.
 import { execFile } from 'node:child_process'
-import { createServer } from 'node:net'
+import { freePort } from '../helpers/net.js'
 import { fileURLToPath } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
@@ -24,19 +24,6 @@ function simulate (args: string[]): Promise<Outcome> {
     execFile(process.execPath, ['--import', 'tsx', 'examples/idp/simulate.ts', ...args], { cwd: root, timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null
       resolve({ code, stdout, stderr })
-    })
-  })
-}
-
-/** A port nobody listens on now (the plugin's externalUrl must name the port before it listens). */
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
     })
   })
 }
