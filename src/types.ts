@@ -348,7 +348,11 @@ export interface SetupLinksController {
   open(token: string): Promise<Result<SetupLinkSession>>
   /** Creates the link's directory of that type, or changes its type until its first SCIM request (409 after). */
   pickProvider(token: string, type: DirectoryType): Promise<Result<SetupLinkSession>>
-  /** The link's directory with its SCIM token; with `rotate`, a new token first (the old one stops at once). */
+  /**
+   * The link's directory with its SCIM token; with `rotate`, a new token first (the old one stops at
+   * once). 403 for a deactivated directory, and once the connection has been live an hour (from the
+   * first SCIM request): the link then shows progress only. A link whose directory was deleted answers 410.
+   */
   credentials(token: string, options?: { rotate?: boolean }): Promise<Result<Directory>>
 }
 

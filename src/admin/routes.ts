@@ -19,6 +19,12 @@ export interface DirectorySyncAdminOptions {
   preHandler?: preHandlerHookHandler | preHandlerHookHandler[]
   /** Whose directories the (authenticated) request may see and change; run after the hooks. */
   tenantOf: (request: FastifyRequest) => AdminScope | Promise<AdminScope>
+  /**
+   * Whether a session confined to a tenant may set a directory's webhook (webhook_url, webhook_secret).
+   * Default false: the server would send requests wherever a customer's admin points it (and report how
+   * the address answered in the failed deliveries), so only 'all' sessions may, unless you allow it.
+   */
+  tenantWebhooks?: boolean
 }
 
 const hooksOf = <T>(hooks: T | T[] | undefined): T[] => hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]
@@ -54,6 +60,19 @@ export async function directorySyncAdmin (fastify: FastifyInstance, options: Dir
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
   for (const hook of onRequest) app.addHook('onRequest', hook)
+  // A changing request carries JSON (or nothing): an HTML form on another site can send text/plain,
+  // urlencoded or multipart bodies with the host's cookies, but not application/json.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') return
+    const type = request.headers['content-type']
+    if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type)) {
+      return reply.code(415).send({ error: { message: 'The admin routes take application/json', code: 415 } })
+    }
+  })
+  // A body the routes document as optional may be left out.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && (request.method === 'POST' || request.method === 'PATCH')) request.body = {}
+  })
   for (const hook of preHandler) app.addHook('preHandler', hook)
   // After the host's hooks: whose directories this request may see; then the directory it names, if in scope.
   app.addHook('preHandler', async (request) => {
@@ -74,6 +93,12 @@ export async function directorySyncAdmin (fastify: FastifyInstance, options: Dir
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: { message: `${request.method} ${request.url} is not an admin route`, code: 404 } }))
 
   const scopeOf = (request: FastifyRequest) => scopes.get(request)!
+  /** Refuses a webhook setting from a session confined to a tenant, unless tenantWebhooks allows it. */
+  const checkWebhook = (request: FastifyRequest, body: { webhook_url?: string, webhook_secret?: string }) => {
+    if (options.tenantWebhooks !== true && scopeOf(request) !== 'all' && (body.webhook_url !== undefined || body.webhook_secret !== undefined)) {
+      throw new AdminProblem(403, 'This session may not set a webhook (tenantWebhooks)')
+    }
+  }
   const directoryOf = (request: FastifyRequest) => loaded.get(request)!
   /** The data of a controller answer, or its error as the route's answer. */
   const ok = <T>(result: Result<T>): T => {
@@ -96,6 +121,7 @@ export async function directorySyncAdmin (fastify: FastifyInstance, options: Dir
 
   app.post('/directories', { schema: schema('Creates a directory', { body: S.CreateDirectoryBody, response: { 201: S.CreatedDirectory } }) }, async (request, reply) => {
     const { tenant, product, ...settings } = request.body
+    checkWebhook(request, settings)
     const owner = ownerFor(scopeOf(request), { tenant, product }, true) as { tenant: string, product: string }
     const created = ok(await ds.directories.create({ ...settings, ...owner, name: settings.name ?? `${(ds.providers() as Record<string, string>)[settings.type] ?? settings.type} (${owner.tenant})` }))
     return reply.code(201).send({ directory: adminDirectory(created), credentials: credentialsOf(created) })
@@ -105,7 +131,10 @@ export async function directorySyncAdmin (fastify: FastifyInstance, options: Dir
     async (request) => adminDirectory(directoryOf(request)))
 
   app.patch('/directories/:id', { schema: schema('Changes a directory\'s settings', { params: S.DirectoryParams, body: S.UpdateDirectoryBody, response: { 200: S.Directory } }) },
-    async (request) => adminDirectory(ok(await ds.directories.update(request.params.id, request.body))))
+    async (request) => {
+      checkWebhook(request, request.body)
+      return adminDirectory(ok(await ds.directories.update(request.params.id, request.body)))
+    })
 
   for (const [action, deactivated] of [['deactivate', true], ['activate', false]] as const) {
     app.post(`/directories/:id/${action}`, { schema: schema(`${action === 'activate' ? 'Activates' : 'Deactivates'} a directory`, { params: S.DirectoryParams, response: { 200: S.Directory } }) },

@@ -1,6 +1,7 @@
-// TypeBox schemas of the admin routes and the setup pages' API: requests are validated strictly (an
-// unknown body field is a typo the host should hear of); responses keep additional properties, because
-// users and groups carry whatever their identity provider sent (raw).
+// TypeBox schemas of the admin routes and the setup pages' API. Requests are validated by the host's
+// Ajv: with Fastify's default options an unknown body field is removed (ignored), with
+// removeAdditional: false it is refused. Responses list their fields (nothing else, a secret say, can
+// go out), but users and groups keep whatever their identity provider sent (raw).
 import { Type, type TSchema } from '@sinclair/typebox'
 
 export const TAG = 'Directory sync admin'

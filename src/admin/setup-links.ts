@@ -21,6 +21,9 @@ export interface SetupLinkParts {
 }
 
 const DAY = 24 * 3600
+// How long after the first SCIM request the link still gives the SCIM token (to finish or fix the
+// provider's settings); after that the connection is live and the link shows progress only.
+const CREDENTIALS_AFTER_FIRST_REQUEST_MS = 3600_000
 const DEFAULT_EXPIRY_SECONDS = 7 * DAY
 const MAX_EXPIRY_SECONDS = 90 * DAY
 // A prefix that names what the token is (secret scanners, logs): dsl_ = directory setup link.
@@ -30,12 +33,18 @@ const fail = (code: number, message: string): Result<never> => ({ data: null, er
 const iso = (ms: number | null) => ms === null ? null : new Date(ms).toISOString()
 
 export function setupLinksController ({ admin, directories, providers, retype, now = Date.now }: SetupLinkParts): SetupLinksController {
-  // One link's provider is picked one request at a time in this process (two clicks would make two directories).
-  const picking = new Map<string, Mutex>()
-  const lockOf = (id: string) => {
-    let lock = picking.get(id)
-    if (lock === undefined) picking.set(id, lock = new Mutex())
-    return lock
+  // One link's provider is picked one request at a time in this process (two clicks would make two
+  // directories); across processes, the link's directory is claimed in the database.
+  const picking = new Map<string, { lock: Mutex, users: number }>()
+  const oneAtATime = async <T>(id: string, fn: () => Promise<T>): Promise<T> => {
+    let entry = picking.get(id)
+    if (entry === undefined) picking.set(id, entry = { lock: new Mutex(), users: 0 })
+    entry.users++
+    try {
+      return await entry.lock.run(fn)
+    } finally {
+      if (--entry.users === 0) picking.delete(id)
+    }
   }
 
   const view = (link: SetupLinkRecord): SetupLink => ({
@@ -69,6 +78,8 @@ export function setupLinksController ({ admin, directories, providers, retype, n
 
   const session = async (link: SetupLinkRecord): Promise<Result<SetupLinkSession>> => {
     const directory = await directoryOf(link)
+    // The host deleted the link's directory: the link has nothing left to set up (it does not make another).
+    if (directory === null && link.directoryId !== null) return fail(410, 'The directory of this setup link was deleted: ask for a new link')
     if (directory === null) return { data: { link: view(link), directory: null, progress: null, canChangeProvider: true }, error: null }
     const status = await directories.status(directory.id)
     if (status.error !== null) return status
@@ -133,7 +144,7 @@ export function setupLinksController ({ admin, directories, providers, retype, n
       const opened = await byToken(token)
       if (opened.error !== null) return opened
       if (typeof type !== 'string' || !(type in providers())) return fail(400, `Unknown provider ${JSON.stringify(type)}: choose one of ${Object.keys(providers()).join(', ')}`)
-      return lockOf(opened.data.id).run(async () => {
+      return oneAtATime(opened.data.id, async () => {
         const link = (await admin.linkById(opened.data.id))!
         const current = await session(link)
         if (current.error !== null) return current
@@ -141,7 +152,11 @@ export function setupLinksController ({ admin, directories, providers, retype, n
         if (existing === null) {
           const created = await directories.create({ tenant: link.tenant, product: link.product, type, name: `${providers()[type]} (${link.tenant})` })
           if (created.error !== null) return created
-          await admin.updateLink(link.id, { directoryId: created.data.id })
+          if (!await admin.claimLinkDirectory(link.id, created.data.id)) {
+            // Another instance picked at the same moment: its directory is the link's, this one goes.
+            await directories.delete(created.data.id)
+            return session((await admin.linkById(link.id))!)
+          }
           return session({ ...link, directoryId: created.data.id })
         }
         if (existing.type === type) return current
@@ -150,13 +165,20 @@ export function setupLinksController ({ admin, directories, providers, retype, n
         if (changed.error !== null) return changed
         await directories.update(existing.id, { name: `${providers()[type]} (${link.tenant})` })
         return session(link)
-      }).finally(() => { if (picking.size > 1000) picking.clear() })
+      })
     },
     async credentials (token, { rotate = false } = {}) {
       const link = await byToken(token)
       if (link.error !== null) return link
-      const directory = await directoryOf(link.data)
+      const current = await session(link.data)
+      if (current.error !== null) return current
+      const { directory, link: shown } = current.data
       if (directory === null) return fail(409, 'Choose the identity provider first')
+      if (directory.deactivated === true) return fail(403, 'This directory is deactivated: its token is not given out')
+      // Once the connection has been live a while, the link no longer hands out (or replaces) its token.
+      if (shown.firstRequestAt !== null && Date.parse(shown.firstRequestAt) + CREDENTIALS_AFTER_FIRST_REQUEST_MS <= now()) {
+        return fail(403, 'The connection is live: this link no longer gives out its token. Ask for a new token if you need one')
+      }
       return rotate ? directories.rotateToken(directory.id) : directories.get(directory.id)
     }
   }

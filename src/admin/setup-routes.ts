@@ -47,6 +47,7 @@ export async function directorySyncSetup (fastify: FastifyInstance, options: Dir
   const path = (suffix: string) => (base === '/' ? '' : base) + suffix
 
   app.addHook('onSend', async (_request, reply) => { reply.headers(PAGE_HEADERS) })
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: { message: `${request.method} ${request.url} is not a setup page`, code: 404 } }))
   app.setErrorHandler((error: Error & { statusCode?: number, validation?: unknown }, request, reply) => {
     const code = error.validation !== undefined ? 400 : error.statusCode ?? 500
     if (code >= 500) request.log.error({ err: error }, 'setup page failed')
@@ -67,7 +68,8 @@ export async function directorySyncSetup (fastify: FastifyInstance, options: Dir
   const view = (session: SetupLinkSession) => ({
     link: session.link,
     providers: ds.providers(),
-    directory: session.directory === null ? null : adminDirectory(session.directory),
+    // Without the webhook: where the vendor's events go is not the IT admin's business (its URL may carry a key).
+    directory: session.directory === null ? null : { ...adminDirectory(session.directory), webhook: { endpoint: '' } },
     steps: session.directory === null ? null : stepsFor(session.directory, ds.providers()),
     canChangeProvider: session.canChangeProvider,
     progress: session.progress

@@ -34,9 +34,12 @@ export function webhookHandler (getDirectory: (id: string) => Promise<Result<Dir
       method: 'POST',
       headers: { 'content-type': 'application/json', 'BoxyHQ-Signature': signed, 'Ory-Polis-Signature': signed },
       body,
+      // A redirect is a failure, not followed: a webhook URL (which a tenant's admin may set) must not
+      // lead the server to an address the URL itself does not name.
+      redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs)
     })
     await response.body?.cancel()
-    if (!response.ok) throw new Error(`the webhook answered ${response.status}`)
+    if (!response.ok) throw new Error(`the webhook answered ${response.status}${response.status >= 300 && response.status < 400 ? ' (a redirect, which is not followed)' : ''}`)
   }
 }

@@ -31,6 +31,13 @@ export class MemoryAdminStore implements AdminStore {
     if (link !== undefined) Object.assign(link, changes)
   }
 
+  async claimLinkDirectory (id: string, directoryId: string): Promise<boolean> {
+    const link = this.byId.get(id)
+    if (link === undefined || link.directoryId !== null) return false
+    link.directoryId = directoryId
+    return true
+  }
+
   async markFirstRequest (directoryId: string, at: number): Promise<void> {
     for (const link of this.byId.values()) if (link.directoryId === directoryId && link.firstRequestAt === null) link.firstRequestAt = at
   }

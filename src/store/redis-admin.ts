@@ -12,6 +12,16 @@ const LINK_TOKENS = 'dsync:admin:link-tokens'
 const GRACE = 'dsync:admin:grace'
 const LINK_DIRECTORIES = 'dsync:admin:link-directories'
 
+const CLAIM_SCRIPT = `
+local json = redis.call('HGET', KEYS[1], ARGV[1])
+if not json then return 0 end
+local link = cjson.decode(json)
+if link.directoryId ~= nil and link.directoryId ~= cjson.null then return 0 end
+link.directoryId = ARGV[2]
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(link))
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
+return 1`
+
 // A link stored before migration 7 has no firstRequestAt.
 const parseLink = (json: string): SetupLinkRecord => ({ firstRequestAt: null, ...JSON.parse(json) })
 
@@ -44,6 +54,12 @@ export class RedisAdminStore implements AdminStore {
     const multi = this.client.multi().hSet(LINKS, id, JSON.stringify({ ...link, ...changes }))
     if (changes.directoryId !== undefined && changes.directoryId !== null) multi.hSet(LINK_DIRECTORIES, changes.directoryId, id)
     await multi.exec()
+  }
+
+  async claimLinkDirectory (id: string, directoryId: string): Promise<boolean> {
+    // Compare-and-set in one script: two processes claiming at once, one wins.
+    const claimed = await this.client.eval(CLAIM_SCRIPT, { keys: [LINKS, LINK_DIRECTORIES], arguments: [id, directoryId] })
+    return claimed === 1
   }
 
   async markFirstRequest (directoryId: string, at: number): Promise<void> {

@@ -64,6 +64,11 @@ export class SqlAdminStore implements AdminStore {
     if (sets.length > 0) await this.db.query(`UPDATE ${LINKS} SET ${sets.join(', ')} WHERE id = ?`, [...values, id])
   }
 
+  async claimLinkDirectory (id: string, directoryId: string): Promise<boolean> {
+    const { changes } = await this.db.query(`UPDATE ${LINKS} SET directory_id = ? WHERE id = ? AND directory_id IS NULL`, [directoryId, id])
+    return changes === 1
+  }
+
   async markFirstRequest (directoryId: string, at: number): Promise<void> {
     await this.db.query(`UPDATE ${LINKS} SET first_request_at = ? WHERE directory_id = ? AND first_request_at IS NULL`, [at, directoryId])
   }

@@ -271,6 +271,8 @@ export interface AdminStore {
   /** The links of a tenant and product (of every one without them), newest first. */
   links(filter?: { tenant: string, product: string }): Promise<SetupLinkRecord[]>
   updateLink(id: string, changes: Partial<Pick<SetupLinkRecord, 'revokedAt' | 'directoryId'>>): Promise<void>
+  /** Sets the link's directory if it has none yet; false when another process set one first. */
+  claimLinkDirectory(id: string, directoryId: string): Promise<boolean>
   /** Notes a directory's first SCIM request (seen by some process) on the link it was created through, if any and not noted yet. */
   markFirstRequest(directoryId: string, at: number): Promise<void>
   /** Keeps an old token accepted until `grace.until` (null: no grace, removes any). */

@@ -97,12 +97,25 @@ t.test('one tenant\'s session cannot read, change or list another\'s directories
   t.equal((await all.get('/directories?tenant=acme&product=app')).json().total, 1, 'and can filter')
   t.equal((await all.post('/directories', { type: 'okta-scim-v2' })).statusCode, 400, 'an operator\'s create names the tenant and product')
   t.equal((await all.get(`/directories/${id}/users/${user.id}`)).json().email, 'jane.doe@acme.example')
+
+  // A tenant's session may not point the server at an address of its choosing (without tenantWebhooks).
+  t.equal((await acme.post('/directories', { type: 'okta-scim-v2', webhook_url: 'http://169.254.169.254/latest' })).statusCode, 403, 'a tenant cannot create with a webhook')
+  t.equal((await acme.patch(`/directories/${id}`, { webhook_url: 'http://127.0.0.1:6379/' })).statusCode, 403, 'nor set one')
+  t.equal((await app.directorySync.directories.get(id)).data?.webhook.endpoint, '', 'none was set')
+  t.equal((await all.patch(`/directories/${id}`, { webhook_url: 'https://hooks.example.com/dsync' })).statusCode, 200, 'the operator can')
+
+  // A cross-site form can post text/plain with the host's cookies: changing routes take JSON only.
+  const form = await app.inject({ method: 'POST', url: `/admin/directories/${id}/deactivate`, headers: { 'x-session': 'ok', 'x-tenant': 'acme', 'content-type': 'text/plain' }, payload: 'x=1' })
+  t.equal(form.statusCode, 415, 'a text/plain POST is refused')
+  t.equal((await app.directorySync.directories.get(id)).data?.deactivated, false, 'and changed nothing')
+  const bare = await app.inject({ method: 'POST', url: `/admin/directories/${id}/token`, headers: { 'x-session': 'ok', 'x-tenant': 'acme' } })
+  t.equal(bare.statusCode, 200, 'an optional body may be left out')
 })
 
 t.test('every route, as a customer\'s admin uses them', async (t) => {
   let broken = true
   const app = await buildAppWith(t, sqliteFile(t), { events: { maxAttempts: 1, backoff: 10, pollInterval: 100 } }, async (app) => {
-    await app.register(directorySyncAdmin, { prefix: '/admin', preHandler: async () => {}, tenantOf: () => ({ tenant: 'acme', product: PRODUCT }) })
+    await app.register(directorySyncAdmin, { prefix: '/admin', preHandler: async () => {}, tenantOf: () => ({ tenant: 'acme', product: PRODUCT }), tenantWebhooks: true })
   })
   app.directorySync.addHook('onScimEvent', async () => { if (broken) throw new Error('the receiver is down') }, { id: 'crm' })
   const admin = asTenant(app, 'acme')

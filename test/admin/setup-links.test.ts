@@ -13,6 +13,8 @@ import { withService } from '../helpers/services.js'
 import type { Test } from 'tap'
 import type { DbOptions } from '../../src/index.js'
 import { adminApp, asLink, asTenant, PRODUCT } from './support.js'
+import { MemoryAdminStore } from '../../src/store/memory-admin.js'
+import { setupLinksController } from '../../src/admin/setup-links.js'
 
 const scim = (app: FastifyInstance, url: string, token: string, method: string, path: string, body?: unknown) => app.inject({
   method: method as 'POST', url: new URL(url).pathname.replace(/\/$/, '') + path, headers: { authorization: `Bearer ${token}`, 'content-type': SCIM }, ...(body === undefined ? {} : { payload: JSON.stringify(body) })
@@ -136,4 +138,45 @@ t.test('only a digest of a link\'s token is stored; another instance refuses a r
   for (let i = 0; i < 40 && (await app.directorySync.setupLinks.get(data!.link.id)).data?.firstRequestAt === null; i++) await sleep(25)
   t.equal((await asLink(app, data!.token).post('/api/provider', { type: 'jumpcloud-scim-v2' })).statusCode, 409, 'refused here too')
   t.equal((await asLink(app, data!.token).get('/api/link')).json().progress.lastRequest, null, 'this instance answered none itself')
+})
+
+t.test('a link whose directory was deleted, a deactivated directory, and a connection live for an hour give no token', async (t) => {
+  const app = await adminApp(t, sqliteFile(t))
+  const { data } = await app.directorySync.setupLinks.create({ tenant: 'acme', product: PRODUCT })
+  const it = asLink(app, data!.token)
+  const view = (await it.post('/api/provider', { type: 'okta-scim-v2' })).json()
+  t.equal(view.directory.webhook.endpoint, '', 'the IT admin does not see the webhook')
+  await app.directorySync.directories.update(view.directory.id, { deactivated: true })
+  t.equal((await it.post('/api/credentials')).statusCode, 403, 'no token for a deactivated directory')
+  t.equal((await it.post('/api/token')).statusCode, 403, 'nor a new one')
+  await app.directorySync.directories.delete(view.directory.id)
+  const gone = await it.get('/api/link')
+  t.equal(gone.statusCode, 410, 'the link of a deleted directory is refused')
+  t.match(gone.json().error.message, /deleted/)
+  t.equal((await it.post('/api/provider', { type: 'okta-scim-v2' })).statusCode, 410, 'and makes no new directory')
+  t.equal((await app.directorySync.directories.list()).data?.total, 0)
+  t.equal((await app.inject({ url: '/setup/nope' })).json().error.code, 404, 'an unknown setup route answers in the error shape')
+
+  // The clock moved on: an hour after the first request, the link shows progress only.
+  let clock = Date.now()
+  const admin = new MemoryAdminStore()
+  const links = setupLinksController({ admin, directories: app.directorySync.directories, providers: app.directorySync.providers, retype: async () => { throw new Error('not used') }, now: () => clock })
+  const { data: made } = await links.create({ tenant: 'globex', product: PRODUCT })
+  const picked = await links.pickProvider(made!.token, 'generic-scim-v2')
+  await admin.markFirstRequest(picked.data!.directory!.id, clock)
+  t.equal((await links.credentials(made!.token)).error, null, 'just after the first request, the token is still given')
+  clock += 3600_000
+  t.equal((await links.credentials(made!.token)).error?.code, 403, 'an hour later it is not')
+  t.equal((await links.credentials(made!.token, { rotate: true })).error?.code, 403, 'nor replaced')
+  t.equal((await links.open(made!.token)).error, null, 'while the link still shows progress')
+})
+
+t.test('two instances picking for one link at once make one directory', async (t) => {
+  const db = sqliteFile(t)
+  const [one, two] = [await adminApp(t, db), await adminApp(t, db)]
+  const { data } = await one.directorySync.setupLinks.create({ tenant: 'acme', product: PRODUCT })
+  const answers = await Promise.all([one, two, one, two].map((app) => asLink(app, data!.token).post('/api/provider', { type: 'okta-scim-v2' })))
+  t.same(answers.map((a) => a.statusCode), [200, 200, 200, 200])
+  t.equal(new Set(answers.map((a) => a.json().directory.id)).size, 1, 'every answer names the same directory')
+  t.equal((await one.directorySync.directories.list({ tenant: 'acme', product: PRODUCT })).data?.total, 1, 'and only it exists')
 })

@@ -1,6 +1,8 @@
 // Signed webhooks, received by a real HTTP server: signatures as jackson's receivers verify them, order,
 // retries of failed deliveries, the failed list, SCIM latency unaffected by a slow receiver, and
 // directories without a webhook.
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import type { FailedDelivery } from '../../src/index.js'
 import { buildApp, sqliteFile } from '../helpers/app.js'
@@ -126,4 +128,21 @@ t.test('a directory without a webhook: nothing is sent and nothing fails', async
     t.same(hook.deliveries.map((d) => d.body.directory_id), [hooked.directory.id], 'only the webhooked directory\'s event was sent')
     t.same((await app.directorySync.events.failed()).data, [], 'nothing failed')
   })
+})
+
+t.test('a webhook that redirects fails: the redirect is not followed (a webhook URL must not lead elsewhere)', async (t) => {
+  const target = await receiver(t, SECRET)
+  const redirecting = http.createServer((req, res) => { req.resume(); res.writeHead(307, { location: target.url }).end() })
+  await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { redirecting.closeAllConnections(); redirecting.close(() => resolve()) }))
+  const app = await buildApp(t, sqliteFile(t), { events: { backoff: 20, maxAttempts: 1, pollInterval: 100 } })
+  const scim = await openScim(app, { webhook_url: `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}/hook`, webhook_secret: SECRET })
+  await scim.createUser('redirected@acme.example.com')
+  let failed: FailedDelivery[] = []
+  await until('the failed delivery', async () => {
+    failed = (await app.directorySync.events.failed('webhook')).data ?? []
+    return failed.length > 0
+  })
+  t.match(failed[0].error, /307.*redirect/, 'failed with the redirect named')
+  t.equal(target.deliveries.length, 0, 'the redirect\'s target was never called')
 })

@@ -188,9 +188,19 @@ export const SETUP_JS: string = String.raw`// fastify-directory-sync: setup-link
     load()
   }
 
+  // The token comes in the fragment; it is then kept in this tab's sessionStorage and taken out of the
+  // address bar, so that it stays out of the browser's history (a reload in this tab still works).
+  const TOKEN_KEY = 'dsync-setup-link'
   function readToken () {
     const raw = location.hash.replace(/^#/, '').trim()
-    try { return decodeURIComponent(raw) } catch (e) { return raw }
+    let token = raw
+    try { token = decodeURIComponent(raw) } catch (e) {}
+    if (token) {
+      try { sessionStorage.setItem(TOKEN_KEY, token) } catch (e) {}
+      history.replaceState(history.state, '', location.pathname + location.search)
+      return token
+    }
+    try { return sessionStorage.getItem(TOKEN_KEY) || '' } catch (e) { return '' }
   }
 
   function load () {
@@ -528,9 +538,6 @@ export const SETUP_JS: string = String.raw`// fastify-directory-sync: setup-link
 
   // ---- Start --------------------------------------------------------------------------------------
 
-  // Keep the fragment (so the token) in the address bar: the admin may reload or come back to this page.
-  // replaceState rather than pushState, so Back still leaves the page.
-  history.replaceState(history.state, '', location.href)
   start()
 })()
 `
