@@ -54,7 +54,7 @@ export interface Checks {
     heapAfterGcMb: number[]
     rssAfterGcMb: number[]
   }
-  coldStart?: { runsMs: number[], medianMs: number, users: number }
+  coldStart?: { runsMs: number[], medianMs: number, bareRunsMs: number[], bareMedianMs: number, users: number }
 }
 
 export function summarise (outcomes: Outcome[], rssBytes: number): Summary {

@@ -1,5 +1,6 @@
 // Reference (b), the HTTP ceiling: a bare Fastify app answering every SCIM route the scenarios use with
-// a fixed SCIM user (or a list of one), no database, no auth.
+// a fixed SCIM user (or a list of one), no database, no auth. Given a sqlite db (the cold start's
+// reference), it opens that file and reads it for each list, as the least an app on it does.
 import Fastify from 'fastify'
 import { announce, ENV, INSPECT, readEnv } from '../protocol.js'
 import { scimUser } from '../scim.js'
@@ -14,7 +15,14 @@ const app = Fastify({ logger: false })
 app.addContentTypeParser('application/scim+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'ignore'))
 const send = (status: number, body: unknown) => (_request: unknown, reply: any) => reply.code(status).type('application/scim+json').send(body)
 app.get(`${base}/Users/:id`, send(200, user))
-app.get(`${base}/Users`, send(200, list))
+const db = process.env[ENV.db] === undefined ? undefined : JSON.parse(readEnv(ENV.db)) as { type?: string, url?: string }
+if (db?.type === 'sqlite' && db.url !== undefined) {
+  const { default: Database } = await import('better-sqlite3')
+  const count = new Database(db.url, { readonly: true }).prepare('SELECT count(*) AS n FROM sqlite_master')
+  app.get(`${base}/Users`, (_request, reply) => { count.get(); return send(200, list)(_request, reply) })
+} else {
+  app.get(`${base}/Users`, send(200, list))
+}
 app.post(`${base}/Users`, send(201, user))
 app.patch(`${base}/Users/:id`, send(200, user))
 app.get(`${INSPECT}/rss`, async () => ({ rss: process.memoryUsage().rss }))

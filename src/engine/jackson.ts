@@ -3,6 +3,8 @@
 // in a process global, never gives up on an unreachable database, generates an RSA key for SAML,
 // starts telemetry and leaves timers running. The parts used here are internal modules, so their shape
 // is checked at load time and pinned by test/engine/jackson-internals.test.ts.
+// First: db.js then loads without the drivers the plugin does not give it (lazy-drivers.ts).
+import { stopDeferring } from './lazy-drivers.js'
 import * as dbModule from '@boxyhq/saml-jackson/dist/db/db.js'
 import * as directorySyncModule from '@boxyhq/saml-jackson/dist/directory-sync/index.js'
 import * as eventModule from '@boxyhq/saml-jackson/dist/event/index.js'
@@ -125,6 +127,7 @@ type DbFactory = { new: (options: { db: unknown, logger: JacksonLogger }, noCach
 type DirectorySyncFactory = (params: { db: JacksonDb, opts: JacksonOptions, eventController: unknown }) => Promise<JacksonDirectorySync>
 type EventControllerClass = new (params: { opts: JacksonOptions }) => unknown
 
+stopDeferring()
 const dbFactory = cjsDefault<DbFactory>(dbModule, 'dist/db/db.js', 'object')
 const directorySyncFactory = cjsDefault<DirectorySyncFactory>(directorySyncModule, 'dist/directory-sync/index.js', 'function')
 const EventController = cjsDefault<EventControllerClass>(eventModule, 'dist/event/index.js', 'function')

@@ -4,9 +4,7 @@
 import { existsSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import pg from 'pg'
-import mysql from 'mysql2/promise'
-import { createClient } from 'redis'
+import { loadMysql, loadPg, loadRedis } from '../store/drivers.js'
 import { DatabaseMissingError, DatabaseRefusedError, DatabaseUnreachableError } from '../errors.js'
 import type { DbOptions } from '../options.js'
 
@@ -73,6 +71,7 @@ export async function probeDatabase (db: DbOptions, timeoutMs: number): Promise<
 
 async function connect (db: Exclude<DbOptions, { engine: 'mem' }>, timeoutMs: number): Promise<void> {
   if (db.engine === 'redis') {
+    const { createClient } = await loadRedis()
     const client = createClient({ url: db.url, socket: { connectTimeout: timeoutMs, reconnectStrategy: false } })
     client.on('error', () => {}) // reported through connect()'s rejection
     try {
@@ -93,6 +92,7 @@ async function connect (db: Exclude<DbOptions, { engine: 'mem' }>, timeoutMs: nu
       return
     }
     case 'postgres': {
+      const pg = await loadPg()
       const client = new pg.Client({ connectionString: db.url, connectionTimeoutMillis: timeoutMs })
       client.on('error', () => {})
       try {
@@ -106,6 +106,7 @@ async function connect (db: Exclude<DbOptions, { engine: 'mem' }>, timeoutMs: nu
     case 'mysql':
     case 'mariadb': {
       // mysql2 reads mysql:// URLs; typeorm accepts mariadb:// too.
+      const mysql = await loadMysql()
       const connection = await mysql.createConnection({ uri: db.url.replace(/^mariadb:/, 'mysql:'), connectTimeout: timeoutMs })
       try {
         await connection.query('SELECT 1')

@@ -4,7 +4,7 @@ import { codecOf } from './codec.js'
 import { ensureEncryption, pendingEncryption, type EncryptionTarget } from './encryption.js'
 import { redisEncryptionTarget } from './redis-encryption.js'
 import { sqlEncryptionTarget } from './sql-encryption.js'
-import { createClient } from 'redis'
+import { loadRedis } from './drivers.js'
 import { MemoryEventQueue } from './memory-events.js'
 import { MemoryAdminStore } from './memory-admin.js'
 import { openMemoryStore } from './memory.js'
@@ -55,6 +55,7 @@ async function withTargets<T> (db: DbOptions, fn: (targets: Targets) => Promise<
     }
   }
   if (db.engine === 'redis') {
+    const { createClient } = await loadRedis()
     const client = createClient({ url: db.url, disableOfflineQueue: true, socket: { reconnectStrategy: false } })
     client.on('error', () => {}) // the command that fails reports it
     await client.connect()

@@ -19,7 +19,7 @@
 //
 // list() and scan() of a scope read Redis as it is (they do not see the write's own queued changes);
 // the other reads do.
-import { WatchError } from 'redis'
+import { loadRedis } from './drivers.js'
 import { plainCodec, type Codec } from './codec.js'
 import { reportingUnavailable } from './outage.js'
 import { RedisAdminStore } from './redis-admin.js'
@@ -85,7 +85,7 @@ async function atomically<T> (connections: Connections, codec: Codec, directoryI
         await multi.exec()
         return result
       } catch (err) {
-        if (!(err instanceof WatchError)) throw err
+        if (!(err instanceof (await loadRedis()).WatchError)) throw err
       }
       if (attempt === ATTEMPTS) throw new Error(`directory ${directoryId} was changed by other writes during each of ${ATTEMPTS} attempts of this one`)
       // Apart in time from the write that won, which may be another process's retrying too.

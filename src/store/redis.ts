@@ -17,7 +17,8 @@
 //                            that a write scope (redis-transaction.ts) that WATCHes it sees any other
 //                            write of the directory between its reads and its EXEC
 import { createHash } from 'node:crypto'
-import { createClient } from 'redis'
+import type { createClient } from 'redis'
+import { loadRedis } from './drivers.js'
 import { plainCodec, type Codec } from './codec.js'
 import { reportingUnavailable } from './outage.js'
 import {
@@ -195,6 +196,7 @@ export interface RedisStoreOptions {
 /** A connected client of the plugin's (the store's, and the write scopes' own: redis-transaction.ts). */
 export async function connectRedis (url: string): Promise<Client> {
   let connected = false
+  const { createClient } = await loadRedis()
   const client: Client = createClient({
     url,
     // A request fails while the connection is down rather than waiting for it; the first connection

@@ -3,8 +3,9 @@
 // are produced here. The store opens its own connection: jackson's typeorm connection is not reachable
 // through any public API, and sharing it would tie the plugin to typeorm's internals.
 import Database from 'better-sqlite3'
-import pg from 'pg'
-import mysql from 'mysql2/promise'
+import type pg from 'pg'
+import type mysql from 'mysql2/promise'
+import { loadMysql, loadPg, onFirstUse } from './drivers.js'
 import { Mutex } from '../engine/confinement.js'
 import { asUnavailable, isUnavailable } from './outage.js'
 
@@ -252,18 +253,23 @@ const CONNECT_TIMEOUT_MS = 3000
 const STATEMENT_TIMEOUT_MS = 15_000
 
 function postgresClient ({ url, ssl, asyncCommit }: SqlConnection): SqlClient {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: POOL_SIZE,
-    ssl: ssl as pg.PoolConfig['ssl'],
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    query_timeout: STATEMENT_TIMEOUT_MS,
-    ...(asyncCommit ? { options: '-c synchronous_commit=off' } : {})
+  // The driver is loaded, and the pool made, on the first query (drivers.ts).
+  const pool = onFirstUse(async () => {
+    const { Pool } = await loadPg()
+    const made = new Pool({
+      connectionString: url,
+      max: POOL_SIZE,
+      ssl: ssl as pg.PoolConfig['ssl'],
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      query_timeout: STATEMENT_TIMEOUT_MS,
+      ...(asyncCommit ? { options: '-c synchronous_commit=off' } : {})
+    })
+    made.on('error', () => {}) // an idle client's error: the pool drops it, and the next query reports it
+    return made
   })
-  pool.on('error', () => {}) // an idle client's error: the pool drops it, and the next query reports it
-  const on = (client: pg.Pool | pg.PoolClient): Query => async <T>(sql: string, params: unknown[] = []) => {
+  const on = (client: pg.Pool | pg.PoolClient | (() => Promise<pg.Pool>)): Query => async <T>(sql: string, params: unknown[] = []) => {
     try {
-      const result = await client.query(numbered(sql), params)
+      const result = await (typeof client === 'function' ? await client() : client).query(numbered(sql), params)
       return { rows: result.rows as T[], changes: result.rowCount ?? 0 }
     } catch (err) {
       throw asUnavailable(err)
@@ -273,7 +279,7 @@ function postgresClient ({ url, ssl, asyncCommit }: SqlConnection): SqlClient {
     dialect: 'postgres',
     query: on(pool),
     transaction: (fn) => retried(isTransientPostgres, async () => {
-      const client = await pool.connect().catch((err) => { throw asUnavailable(err) })
+      const client = await (await pool()).connect().catch((err) => { throw asUnavailable(err) })
       return onConnection({
         query: on(client),
         begin: () => client.query('BEGIN'),
@@ -284,7 +290,7 @@ function postgresClient ({ url, ssl, asyncCommit }: SqlConnection): SqlClient {
       }, fn)
     }),
     isUniqueViolation: (err) => (err as { code?: string })?.code === '23505',
-    close: () => pool.end()
+    close: async () => { if (pool.started()) await (await pool()).end() }
   }
 }
 
@@ -299,11 +305,11 @@ function textOf (row: Record<string, unknown>): Record<string, unknown> {
 const isTransientMysql = (err: unknown) => [1213, 1205].includes((err as { errno?: number })?.errno ?? 0)
 
 function mysqlClient (url: string): SqlClient {
-  const pool = mysql.createPool({ uri: url.replace(/^mariadb:/, 'mysql:'), connectionLimit: POOL_SIZE, connectTimeout: CONNECT_TIMEOUT_MS })
-  const on = (client: mysql.Pool | mysql.PoolConnection): Query => async <T>(sql: string, params: unknown[] = []) => {
+  const pool = onFirstUse(async () => (await loadMysql()).createPool({ uri: url.replace(/^mariadb:/, 'mysql:'), connectionLimit: POOL_SIZE, connectTimeout: CONNECT_TIMEOUT_MS }))
+  const on = (client: mysql.Pool | mysql.PoolConnection | (() => Promise<mysql.Pool>)): Query => async <T>(sql: string, params: unknown[] = []) => {
     let result: unknown
     try {
-      [result] = await client.query(sql, params)
+      [result] = await (typeof client === 'function' ? await client() : client).query(sql, params)
     } catch (err) {
       throw asUnavailable(err)
     }
@@ -314,7 +320,7 @@ function mysqlClient (url: string): SqlClient {
     dialect: 'mysql',
     query: on(pool),
     transaction: (fn) => retried(isTransientMysql, async () => {
-      const connection = await pool.getConnection().catch((err) => { throw asUnavailable(err) })
+      const connection = await (await pool()).getConnection().catch((err) => { throw asUnavailable(err) })
       return onConnection({
         query: on(connection),
         begin: () => connection.beginTransaction(),
@@ -325,6 +331,6 @@ function mysqlClient (url: string): SqlClient {
       }, fn)
     }),
     isUniqueViolation: (err) => (err as { code?: string })?.code === 'ER_DUP_ENTRY',
-    close: () => pool.end()
+    close: async () => { if (pool.started()) await (await pool()).end() }
   }
 }
