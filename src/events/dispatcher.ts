@@ -296,67 +296,91 @@ export class Dispatcher {
         if (cursor.nextAttemptAt > Date.now()) this.later(directoryId, group, cursor.nextAttemptAt - Date.now())
         else active.set(key, { lastSeq: cursor.lastSeq, attempts: cursor.attempts })
       }
-      while (active.size > 0 && !this.closed) {
-        const from = Math.min(...[...active.values()].map((state) => state.lastSeq))
-        const batch = await this.queue.next(directoryId, from, BATCH)
-        if (batch.length === 0) return
-        // Read after the batch: a trip is stored with the events it holds, so it is seen with them.
-        const heldFrom = await this.heldFrom(directoryId)
-        const ours = this.localHead.get(directoryId) ?? 0
-        if (!this.othersSeen && batch.some((event) => event.createdAt >= this.startedAt && event.seq > ours)) this.othersSeen = true
-        const last = batch.length < BATCH // the loop's `again` flag covers what is recorded meanwhile
-        for (const event of batch) {
-          for (const [key, { lastSeq, attempts }] of active) {
-            if (lastSeq >= event.seq) continue
-            if (!this.claims.has(`${directoryId}\u0000${key}`) || this.closed) {
-              active.delete(key) // lost (or closing): nothing more is delivered under this claim
-              continue
-            }
-            const handler = this.handlers.get(key)!
-            if (handler.held && heldFrom !== null && event.seq >= heldFrom) {
-              active.delete(key) // held by the guard: its cursor waits here until a release delivers again
-              continue
-            }
-            // A lifecycle event for a handler that does not take them is passed over, as handled; so is
-            // an event the guard's release coalesced away.
-            const passedOver = (!handler.lifecycle && isLifecycleEvent(String(event.payload.event))) || (handler.held && event.coalesced === true)
-            const failure = passedOver ? undefined : await this.attempt(handler.run, event, handler.usesDatabase)
-            const error = failure?.message ?? ''
-            if (this.closed || !this.claims.has(`${directoryId}\u0000${key}`)) {
+      // A background handler's cursor (jackson's copy, webhooks: long backlogs) is moved once per batch
+      // (or before a failure is recorded), not once per event: one statement instead of twenty. A crash
+      // in between delivers those events again, which at-least-once delivery allows (the event ids are
+      // the idempotency keys). An awaited hook's moves at once: its position is what other instances'
+      // responses wait for, and what the status shows while it is blocked.
+      const unflushed = new Map<string, number>()
+      const flush = async (key: string): Promise<boolean> => {
+        const seq = unflushed.get(key)
+        if (seq === undefined) return true
+        unflushed.delete(key)
+        if (await this.queue.advance(directoryId, key, this.owner, seq)) return true
+        active.delete(key) // lost: nothing more is delivered under this claim
+        return false
+      }
+      const flushAll = async () => { for (const key of [...unflushed.keys()]) await flush(key) }
+      try {
+        while (active.size > 0 && !this.closed) {
+          const from = Math.min(...[...active.values()].map((state) => state.lastSeq))
+          const batch = await this.queue.next(directoryId, from, BATCH)
+          if (batch.length === 0) return
+          // Read after the batch: a trip is stored with the events it holds, so it is seen with them.
+          const heldFrom = await this.heldFrom(directoryId)
+          const ours = this.localHead.get(directoryId) ?? 0
+          if (!this.othersSeen && batch.some((event) => event.createdAt >= this.startedAt && event.seq > ours)) this.othersSeen = true
+          const last = batch.length < BATCH // the loop's `again` flag covers what is recorded meanwhile
+          for (const event of batch) {
+            for (const [key, { lastSeq, attempts }] of active) {
+              if (lastSeq >= event.seq) continue
+              if (!this.claims.has(`${directoryId}\u0000${key}`) || this.closed) {
+                active.delete(key) // lost (or closing): nothing more is delivered under this claim
+                continue
+              }
+              const handler = this.handlers.get(key)!
+              if (handler.held && heldFrom !== null && event.seq >= heldFrom) {
+                active.delete(key) // held by the guard: its cursor waits here until a release delivers again
+                continue
+              }
+              // A lifecycle event for a handler that does not take them is passed over, as handled; so is
+              // an event the guard's release coalesced away.
+              const passedOver = (!handler.lifecycle && isLifecycleEvent(String(event.payload.event))) || (handler.held && event.coalesced === true)
+              const failure = passedOver ? undefined : await this.attempt(handler.run, event, handler.usesDatabase)
+              const error = failure?.message ?? ''
+              if (this.closed || !this.claims.has(`${directoryId}\u0000${key}`)) {
               // Closed or lost during the attempt: the cursor is not moved; the next holder delivers again.
-              active.delete(key)
-            } else if (failure === undefined) {
-              if (!passedOver) this.metrics?.delivered(key, (Date.now() - event.createdAt) / 1000, directoryId)
-              if (await this.queue.advance(directoryId, key, this.owner, event.seq)) active.set(key, { lastSeq: event.seq, attempts: 0 })
-              else active.delete(key)
-            } else if (failure.outage) {
+                active.delete(key)
+              } else if (failure === undefined) {
+                if (!passedOver) this.metrics?.delivered(key, (Date.now() - event.createdAt) / 1000, directoryId)
+                active.set(key, { lastSeq: event.seq, attempts: 0 })
+                unflushed.set(key, event.seq)
+                if (group === 'awaited') await flush(key)
+              } else if (!await flush(key)) {
+                // The events it passed before this one could not be recorded: the claim is lost.
+              } else if (failure.outage) {
               // Not the handler's fault: the database is down. No attempt is counted (an outage must
               // not use them up); the event is tried again shortly, and its later ones wait for it.
-              this.log.warn({ directoryId, handler: key, event: event.id, retryIn: OUTAGE_RETRY, error }, 'event delivery waits: the database is unavailable')
-              active.delete(key)
-              this.later(directoryId, group, OUTAGE_RETRY)
-            } else if (failure.permanent || attempts + 1 >= maxAttempts) {
+                this.log.warn({ directoryId, handler: key, event: event.id, retryIn: OUTAGE_RETRY, error }, 'event delivery waits: the database is unavailable')
+                active.delete(key)
+                this.later(directoryId, group, OUTAGE_RETRY)
+              } else if (failure.permanent || attempts + 1 >= maxAttempts) {
               // Given up on: after its last attempt, or at once when the database refused the data for
               // good (jackson's copy of a record too large for its column): later events go on.
-              this.log.error({ directoryId, handler: key, event: event.id, attempts: attempts + 1, error }, 'event delivery failed for good: kept as failed')
-              this.metrics?.attemptFailed(key, directoryId, true)
-              const moved = await this.queue.advance(directoryId, key, this.owner, event.seq, { attempts: attempts + 1, error, now: Date.now() })
-              if (moved) active.set(key, { lastSeq: event.seq, attempts: 0 })
-              else active.delete(key)
-            } else {
-              const delay = Math.min(this.options.backoff * 2 ** attempts, this.options.maxBackoff)
-              this.log.warn({ directoryId, handler: key, event: event.id, attempt: attempts + 1, retryIn: delay, error }, 'event delivery failed: will retry')
-              this.metrics?.attemptFailed(key, directoryId, false)
-              await this.queue.retryLater(directoryId, key, this.owner, attempts + 1, Date.now() + delay, error)
-              active.delete(key) // held back: this handler's later events wait for this one
-              this.later(directoryId, group, delay)
+                this.log.error({ directoryId, handler: key, event: event.id, attempts: attempts + 1, error }, 'event delivery failed for good: kept as failed')
+                this.metrics?.attemptFailed(key, directoryId, true)
+                const moved = await this.queue.advance(directoryId, key, this.owner, event.seq, { attempts: attempts + 1, error, now: Date.now() })
+                if (moved) active.set(key, { lastSeq: event.seq, attempts: 0 })
+                else active.delete(key)
+              } else {
+                const delay = Math.min(this.options.backoff * 2 ** attempts, this.options.maxBackoff)
+                this.log.warn({ directoryId, handler: key, event: event.id, attempt: attempts + 1, retryIn: delay, error }, 'event delivery failed: will retry')
+                this.metrics?.attemptFailed(key, directoryId, false)
+                await this.queue.retryLater(directoryId, key, this.owner, attempts + 1, Date.now() + delay, error)
+                active.delete(key) // held back: this handler's later events wait for this one
+                this.later(directoryId, group, delay)
+              }
             }
           }
+          await flushAll()
+          if (last) return
+          // A large change makes a long backlog (9,000 membership events for jackson's copy, whose sqlite
+          // calls are synchronous): other requests run between batches.
+          if (group === 'background') await new Promise((resolve) => setImmediate(resolve))
         }
-        if (last) return
-        // A large change makes a long backlog (9,000 membership events for jackson's copy, whose sqlite
-        // calls are synchronous): other requests run between batches.
-        if (group === 'background') await new Promise((resolve) => setImmediate(resolve))
+      } finally {
+        // What was passed is recorded whatever ended the drain (a failure to read, closing).
+        await flushAll().catch((err) => this.logFailure(err, { directoryId, group }, 'event cursors could not be moved'))
       }
     } finally {
       for (const key of claimed) {

@@ -64,10 +64,20 @@ export async function recordEvents (
   // A write may record thousands of events (one per member of a large group): one statement per run
   // under the dialect's parameter and size limits, all in the write's transaction.
   const rows = recorded.map((e, i) => [directoryId, e.seq, e.id, codec.seal(JSON.stringify(e.payload)), e.createdAt, events[i].deprovision ?? 0] as const)
-  for (const run of chunked(executor.dialect, rows, { perRow: 6, bytes: (row) => Buffer.byteLength(row[3]) + 100 })) {
-    await executor.query(`INSERT INTO ${EVENTS} (directory_id, seq, id, payload, created_at, deprovision) VALUES ${run.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`, run.flat())
+  const runs = chunked(executor.dialect, rows, { perRow: 6, fixed: 2, bytes: (row) => Buffer.byteLength(row[3]) + 100 })
+  const moveHead = `UPDATE ${HEADS} SET head = ? WHERE directory_id = ?`
+  const headParams = [head + recorded.length, directoryId]
+  for (const [i, run] of runs.entries()) {
+    const insert = `INSERT INTO ${EVENTS} (directory_id, seq, id, payload, created_at, deprovision) VALUES ${run.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`
+    // PostgreSQL: the last insert and the head's move in one statement (a data-modifying WITH), one
+    // round trip fewer per write. Elsewhere, two statements.
+    if (executor.dialect === 'postgres' && i === runs.length - 1) {
+      await executor.query(`WITH recorded AS (${insert}) ${moveHead}`, [...run.flat(), ...headParams])
+      return recorded
+    }
+    await executor.query(insert, run.flat())
   }
-  await executor.query(`UPDATE ${HEADS} SET head = ? WHERE directory_id = ?`, [head + recorded.length, directoryId])
+  await executor.query(moveHead, headParams)
   return recorded
 }
 
