@@ -8,7 +8,9 @@ import pg from 'pg'
 import Fastify from 'fastify'
 import fastifyDirectorySync from '../src/index.js'
 
-const WRITES = Number(process.argv[2] ?? 400)
+// `--no-copy`: with jacksonCopy: false (reported beside the default, which is what is judged).
+const noCopy = process.argv.includes('--no-copy')
+const WRITES = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 400)
 const ADMIN = process.env.DSYNC_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const DATABASE = 'dsync_round_trips'
 
@@ -47,7 +49,7 @@ await admin(`CREATE DATABASE ${DATABASE}`)
 const url = new URL(ADMIN)
 url.pathname = `/${DATABASE}`
 const app = Fastify({ logger: false })
-await app.register(fastifyDirectorySync, { db: { engine: 'sql', type: 'postgres', url: url.href }, externalUrl: 'http://127.0.0.1:3000' })
+await app.register(fastifyDirectorySync, { db: { engine: 'sql', type: 'postgres', url: url.href }, externalUrl: 'http://127.0.0.1:3000', jacksonCopy: !noCopy })
 const { data: directory } = await app.directorySync.directories.create({ tenant: 'rt', product: 'bench' })
 const base = new URL(directory!.scim.endpoint!).pathname
 const headers = { authorization: `Bearer ${directory!.scim.secret}`, 'content-type': 'application/scim+json' }
@@ -102,5 +104,6 @@ if (process.env.DSYNC_BREAKDOWN !== '1') await measure('membership PATCH', index
 await app.close()
 await admin(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`)
 if (breakdown !== undefined) for (const [text, n] of [...breakdown].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${(n / WRITES).toFixed(2)}  ${text}`)
+console.log(noCopy ? 'jacksonCopy: false' : 'jacksonCopy: true (default)')
 console.log(`idle: ${idlePerSecond.toFixed(1)} queries per second (taken off)`)
 for (const [name, perWrite] of figures) console.log(`${name}: ${perWrite.toFixed(1)} round trips per write (${WRITES} writes, until every handler caught up)`)

@@ -88,6 +88,7 @@ export const OptionsSchema = Type.Object({
       directoryLabel: Type.Optional(Type.Boolean({ description: 'add directory_id as a label (default false: it grows with customers)' }))
     }, { additionalProperties: false })
   ], { description: 'Prometheus metrics (prom-client): false turns them off' })),
+  jacksonCopy: Type.Optional(Type.Boolean({ description: 'keep jackson\'s own copy of users, groups and memberships up to date (default true); false for a host that never reads them through jackson\'s own APIs (resync rebuilds it on demand)' })),
   guard: Type.Optional(Type.Object({
     minUsers: Type.Integer({ minimum: 0, description: 'the guard trips only when more users than this are deprovisioned within the window' }),
     ratio: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'and more than this share of the directory\'s users (0 < ratio <= 1)' }),
@@ -151,6 +152,8 @@ export interface ResolvedOptions {
   metrics: MetricsOptions | undefined
   /** undefined: the guard is off. */
   guard: GuardOptions | undefined
+  /** Whether jackson's copy is kept (its handler added). */
+  jacksonCopy: boolean
   events: DeliveryOptions & RetentionOptions & { webhookTimeout: number, lifecycleWebhooks: boolean }
 }
 
@@ -211,6 +214,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     authFailures: options.authFailures === false ? undefined : { ...DEFAULT_AUTH_FAILURES, ...options.authFailures },
     metrics: options.metrics === false ? undefined : { ...options.metrics },
     guard: options.guard === undefined ? undefined : { ...options.guard },
+    jacksonCopy: options.jacksonCopy !== false,
     onScimEvent: typeof options.onScimEvent === 'function' ? { handler: options.onScimEvent } : options.onScimEvent,
     events: resolveEvents(options.events)
   }

@@ -67,6 +67,7 @@ t.test('defaults', async (t) => {
     authFailures: { max: 20, windowMs: 60_000 },
     onScimEvent: undefined,
     metrics: {},
+    jacksonCopy: true,
     events: { budget: 3000, maxAttempts: 8, backoff: 1000, maxBackoff: 300_000, handlerTimeout: 30_000, lease: 3000, pollInterval: 1000, webhookTimeout: 10_000, lifecycleWebhooks: false, retention: 2_592_000_000, failedRetention: 7_776_000_000 },
     routes: {}
   })

@@ -106,7 +106,8 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     const dispatcher = new Dispatcher(opened.events, options.events, eventsLog, metrics, options.guard !== undefined)
     // jackson's copy is kept from the queue too, so that a crash after a commit cannot leave it behind;
     // nothing on the wire or in the controller reads it, so no response waits for it. The guard does not hold it.
-    dispatcher.add(JACKSON_HANDLER, (event) => run(event.directory_id, (set) => mirrorEvent(set, event)), { awaited: false, usesDatabase: true })
+    // Off with jacksonCopy: false, for hosts that never read jackson's own APIs (resync rebuilds it on demand).
+    if (options.jacksonCopy) dispatcher.add(JACKSON_HANDLER, (event) => run(event.directory_id, (set) => mirrorEvent(set, event)), { awaited: false, usesDatabase: true })
     hooks.each((hook) => dispatcher.add(hook.key, hook.run, { awaited: true, from: hook.from, lifecycle: hook.lifecycle, held: true }))
     // Lifecycle events only when the host asked for them: receivers written for jackson's eight event types may refuse others.
     const deletedWebhook = async (id: string) => (await opened.events.directoryState(id)).deleted?.webhook

@@ -71,3 +71,27 @@ t.test('sqlite: resync rebuilds a directory\'s users, groups and memberships in 
   t.equal(count('dsync:members'), 3)
   t.equal((await app.directorySync.resync('no-such-directory')).error?.code, 404, 'an unknown directory answers 404')
 })
+
+t.test('sqlite: jacksonCopy: false keeps no copy (SCIM and the controller do not need it); resync makes one on demand', async (t) => {
+  const db = sqliteFile(t) as DbOptions & { url: string }
+  const app = await buildApp(t, db, { jacksonCopy: false })
+  const scim = await openDirectory(app, 'nocopy')
+  const ids: string[] = []
+  for (let i = 0; i < 3; i++) ids.push((await ok(scim, 'POST', '/Users', scimUser(`n${i}@example.com`), 201)).id)
+  await sleep(500) // past the background delay, in which the copy would have been written
+  const count = () => {
+    const file = new Database(db.url, { readonly: true })
+    try {
+      return (file.prepare('SELECT COUNT(*) AS n FROM jackson_store WHERE key LIKE ?').get('dsync:users:%') as { n: number }).n
+    } finally {
+      file.close()
+    }
+  }
+  t.equal(count(), 0, 'jackson\'s tables hold no user')
+  t.equal((await app.directorySync.users.page(scim.directory.id)).data?.total, 3, 'the controller reads the plugin\'s store')
+  t.equal((await ok(scim, 'GET', `/Users/${ids[0]}`, undefined, 200)).id, ids[0], 'and so does SCIM')
+  const { data: status } = await app.directorySync.directories.status(scim.directory.id)
+  t.notOk(status!.deliveries.some((d) => d.handler === 'jackson'), 'no jackson handler is delivered to')
+  t.same((await app.directorySync.resync(scim.directory.id)).data, { users: 3, groups: 0, memberships: 0, failed: [] }, 'resync copies on demand')
+  t.equal(count(), 3)
+})
