@@ -48,9 +48,20 @@ function integer (name: string, raw: string | undefined, fallback: number, min: 
   return value
 }
 
+// A token is 16 random bytes in base64url: one in 64 starts with '-', which parseArgs takes for an
+// option of its own ("--token -XYZ is ambiguous"). The value after a string option is that option's.
+const STRING_OPTIONS = new Set(['--provider', '--users', '--url', '--token', '--seed', '--run-id', '--concurrency'])
+const given = process.argv.slice(2)
+const argv: string[] = []
+for (let i = 0; i < given.length; i++) {
+  if (STRING_OPTIONS.has(given[i]) && i + 1 < given.length) argv.push(`${given[i]}=${given[++i]}`)
+  else argv.push(given[i])
+}
+
 let parsed
 try {
   parsed = parseArgs({
+    args: argv,
     options: {
       provider: { type: 'string' },
       users: { type: 'string' },

@@ -118,6 +118,14 @@ t.test('a wrong token: exit 1, naming the 401', async (t) => {
   t.same(users.data, [], 'nothing was created')
 })
 
+t.test('a token that starts with "-" (one in 64 of them) is taken as the token, not as an option', async (t) => {
+  const app = await listening(t)
+  const dir = await directory(app, 'okta-scim-v2')
+  const outcome = await simulate(['--provider', 'okta', '--users', '3', '--url', dir.scim.endpoint as string, '--token', '-dashed-token', '--quiet'])
+  t.equal(outcome.code, 1, 'exit 1: the request was made (exit 2 would be a usage error)')
+  t.match(outcome.stderr, /401 Unauthorized/)
+})
+
 t.test('bad arguments: usage and exit 2', async (t) => {
   const outcome = await simulate(['--provider', 'ping', '--url', 'http://127.0.0.1:1/x', '--token', 'x'])
   t.equal(outcome.code, 2)
