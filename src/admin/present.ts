@@ -2,6 +2,7 @@
 // (the token is answered only to a POST, as credentials).
 import type { Directory } from '../types.js'
 import { summary } from '../events/lifecycle.js'
+import { ENTRA_FLAG } from '../scim/endpoints.js'
 import { providerSteps, type ProviderSteps } from './steps.js'
 
 export interface AdminDirectory {
@@ -16,12 +17,9 @@ export interface AdminDirectory {
   webhook: { endpoint: string }
 }
 
-// Entra ID's flag, which jackson's endpoint carries for azure-scim-v2 (scim/endpoints.ts).
-const ENTRA_SUFFIX = /\/\?aadOptscim062020$/
-
 export function adminDirectory (directory: Directory): AdminDirectory {
   const tenantUrl = directory.scim.endpoint ?? ''
-  return { ...summary(directory), scim: { endpoint: tenantUrl.replace(ENTRA_SUFFIX, ''), tenantUrl } }
+  return { ...summary(directory), scim: { endpoint: tenantUrl.endsWith(ENTRA_FLAG) ? tenantUrl.slice(0, -ENTRA_FLAG.length) : tenantUrl, tenantUrl } }
 }
 
 /** The URL to paste and the token: answered to a POST only. */

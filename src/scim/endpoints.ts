@@ -6,7 +6,7 @@ import type { Directory, DirectorySyncController, Result } from '../types.js'
 
 // Entra ID's "Tenant URL" carries this flag, which makes Entra follow RFC 7644 more closely
 // (jackson adds it to an azure-scim-v2 directory's endpoint, as Microsoft documents).
-const ENTRA_FLAG = '/?aadOptscim062020'
+export const ENTRA_FLAG = '/?aadOptscim062020'
 
 /** `directory` with scim.path and scim.endpoint as this registration serves them (`baseUrl`: external URL + base path). */
 export function withEndpoint (directory: Directory, baseUrl: string): Directory {

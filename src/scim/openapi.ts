@@ -11,6 +11,12 @@ import { ListResponse, Meta, PatchOp, ScimErrorBody, ScimGroup, ScimUser, ScimUs
 
 export const MEDIA_TYPE = 'application/scim+json'
 export const TAG = 'SCIM'
+
+// @fastify/swagger leaves a route with schema.hide out of its document (its types declare `hide`, but it
+// is only a devDependency here).
+export function hidden (): FastifySchema {
+  return { hide: true } as FastifySchema
+}
 export const SEARCH_REQUEST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:SearchRequest'
 
 const open = { additionalProperties: true } as const

@@ -14,7 +14,7 @@ import { isLarge, serializeInSlices } from './serialize.js'
 import { runScim, type ScimCall, type ScimMethod, type ScimService } from './operations.js'
 import type { ListParams } from './query.js'
 import { DirectoryParams, ListQuery, QueryOf, ResourceParams } from './schemas.js'
-import { discoveryDocs, resourceDocs } from './openapi.js'
+import { discoveryDocs, hidden, resourceDocs } from './openapi.js'
 
 export interface ScimRoutesOptions {
   /** The directory a request names (for its token and state). */
@@ -215,12 +215,6 @@ function route (fastify: FastifyInstance, path: string, operations: Operations, 
     },
     handler: () => {}
   })
-}
-
-// @fastify/swagger leaves a route with schema.hide out of its document (its types declare `hide`, but it
-// is only a devDependency here).
-export function hidden (): FastifySchema {
-  return { hide: true } as FastifySchema
 }
 
 // The validator compiler of the routes with a body schema. Their body schema documents the body only:
