@@ -81,6 +81,28 @@ export async function recordEvents (
   return recorded
 }
 
+/**
+ * PostgreSQL, where the write has not locked the directory's head yet (no guard read it first): the
+ * head's lock and move and the events' insert in one statement, one round trip where lockDirectory()
+ * and recordEvents() take two. The head row is locked by the upsert and held to the commit, as
+ * lockDirectory() holds it; the events are numbered from the head it read. Arrays (unnest) bind any
+ * number of events in four parameters.
+ */
+export async function lockAndRecordEvents (
+  executor: Executor, directoryId: string, events: NewEvent[], codec: Codec
+): Promise<RecordedEvent[]> {
+  const n = events.length
+  const { rows: [{ base }] } = await executor.query<{ base: number | string }>(
+    `WITH moved AS (INSERT INTO ${HEADS} (directory_id, head) VALUES (?, ?) ON CONFLICT (directory_id) DO UPDATE SET head = ${HEADS}.head + excluded.head RETURNING head - ? AS base),
+recorded AS (INSERT INTO ${EVENTS} (directory_id, seq, id, payload, created_at, deprovision)
+ SELECT ?, moved.base + e.ord, e.id, e.payload, e.created_at, e.deprovision
+ FROM moved, unnest(?::text[], ?::text[], ?::bigint[], ?::smallint[]) WITH ORDINALITY AS e(id, payload, created_at, deprovision, ord))
+SELECT base FROM moved`,
+    [directoryId, n, n, directoryId, events.map((e) => e.id), events.map((e) => codec.seal(JSON.stringify(e.payload))), events.map((e) => e.createdAt), events.map((e) => e.deprovision ?? 0)])
+  const head = Number(base)
+  return events.map((event, i) => ({ seq: head + i + 1, id: event.id, directoryId, payload: event.payload, createdAt: event.createdAt }))
+}
+
 interface StateRow {
   held_from: number | string | null
   tripped_at: number | string | null

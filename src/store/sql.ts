@@ -8,7 +8,7 @@ import {
   chunked, insertIgnore, openSqlClient, placeholders, type Executor, type Query, type SqlClient, type SqlConnection
 } from './sql-client.js'
 import { SqlAdminStore } from './sql-admin.js'
-import { SqlEventQueue, countDeprovisions, lockDirectory, markCoalesced, readState, recordEvents, writeState } from './sql-events.js'
+import { SqlEventQueue, countDeprovisions, lockAndRecordEvents, lockDirectory, markCoalesced, readState, recordEvents, writeState } from './sql-events.js'
 import {
   UniquenessError, type ListWindow, type Lookup, type Member, type Page, type ResourceKeys, type ResourceStore, type ResourceType, type Storage, type StoredResource
 } from './types.js'
@@ -16,6 +16,7 @@ import type { MigrationLogger } from './migrations.js'
 import { migrateSql } from './sql-migrations.js'
 import { ensureEncryption } from './encryption.js'
 import { sqlEncryptionTarget } from './sql-encryption.js'
+import { sqlJacksonTables } from './sql-jackson.js'
 
 const RESOURCES = 'dsync_scim_resources'
 const MEMBERS = 'dsync_scim_members'
@@ -130,6 +131,11 @@ export async function openSqlStorage (connection: SqlConnection, { serialLock, l
         resources: new SqlStore(executor, codec),
         record: async (events) => {
           if (events.length === 0) return []
+          if (head === undefined && client.dialect === 'postgres') {
+            const recorded = await lockAndRecordEvents(executor, directoryId, events, codec)
+            head = recorded[recorded.length - 1].seq
+            return recorded
+          }
           const recorded = await recordEvents(executor, directoryId, await locked(), events, codec)
           head! += recorded.length
           return recorded
@@ -150,6 +156,7 @@ export async function openSqlStorage (connection: SqlConnection, { serialLock, l
       })
     }),
     concurrentWrites: client.dialect !== 'sqlite',
+    jacksonTables: sqlJacksonTables(client),
     close: async () => {
       await client.close()
       if (bookkeeping !== client) await bookkeeping.close()
