@@ -25,6 +25,7 @@ import { buildController, directoryRetyper } from './controller.js'
 import type { JacksonDirectorySync } from './jackson.js'
 import { DirectoryCache } from './directory-cache.js'
 import { JACKSON_HANDLER, jacksonEvent, mirrorEvent, resyncDirectory } from './mirror.js'
+import { jacksonRowsOf } from './jackson-rows.js'
 
 /** Lanes per registration where the database takes concurrent calls (PostgreSQL, MySQL, Redis, mem). */
 const PARALLEL_LANES = 4
@@ -107,7 +108,17 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
     // jackson's copy is kept from the queue too, so that a crash after a commit cannot leave it behind;
     // nothing on the wire or in the controller reads it, so no response waits for it. The guard does not hold it.
     // Off with jacksonCopy: false, for hosts that never read jackson's own APIs (resync rebuilds it on demand).
-    if (options.jacksonCopy) dispatcher.add(JACKSON_HANDLER, (event) => run(event.directory_id, (set) => mirrorEvent(set, event)), { awaited: false, usesDatabase: true })
+    // On SQL it is written as rows of jackson's tables, a drained batch in one transaction (jackson-rows.ts);
+    // one event at a time through jackson's API where a batch fails (to find the bad one) and on Redis.
+    if (options.jacksonCopy) {
+      const tables = opened.jacksonTables
+      const encryptionKey = database.db.encryptionKey
+      dispatcher.add(JACKSON_HANDLER, (event) => run(event.directory_id, (set) => mirrorEvent(set, event)), {
+        awaited: false,
+        usesDatabase: true,
+        runBatch: tables === undefined ? undefined : (events) => run(events[0].directory_id, () => tables.apply(jacksonRowsOf(events, encryptionKey)))
+      })
+    }
     hooks.each((hook) => dispatcher.add(hook.key, hook.run, { awaited: true, from: hook.from, lifecycle: hook.lifecycle, held: true }))
     // Lifecycle events only when the host asked for them: receivers written for jackson's eight event types may refuse others.
     const deletedWebhook = async (id: string) => (await opened.events.directoryState(id)).deleted?.webhook

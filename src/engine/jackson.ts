@@ -10,6 +10,8 @@ import * as directorySyncModule from '@boxyhq/saml-jackson/dist/directory-sync/i
 import * as eventModule from '@boxyhq/saml-jackson/dist/event/index.js'
 import * as scimUtilsModule from '@boxyhq/saml-jackson/dist/directory-sync/scim/utils.js'
 import * as transformModule from '@boxyhq/saml-jackson/dist/directory-sync/scim/transform.js'
+import * as dbUtilsModule from '@boxyhq/saml-jackson/dist/db/utils.js'
+import * as encrypterModule from '@boxyhq/saml-jackson/dist/db/encrypter.js'
 import { randomBytes } from 'node:crypto'
 import { JacksonIncompatibleError } from '../errors.js'
 import type { DbOptions } from '../options.js'
@@ -27,6 +29,8 @@ export interface JacksonLogger {
 /** jackson's database handle (`DB` in dist/db/db.js) wrapping an engine driver (`db`). */
 export interface JacksonDb {
   db: { dataSource?: { logger: unknown }, client?: unknown, timerId?: NodeJS.Timeout }
+  /** The key its values are encrypted with (db.encryptionKey as jackson reads it), undefined without one. */
+  encryptionKey?: unknown
   close(): Promise<void>
 }
 
@@ -147,6 +151,13 @@ export const extractStandardUserAttributes = cjsNamed<(body: unknown) => Omit<Us
 /** jackson's event payload: the shape its webhooks and callbacks receive. */
 export const transformEventPayload = cjsNamed<(event: DirectorySyncEventType, payload: { directory: Directory, user?: User, group?: Group }) => DirectorySyncEvent>(
   transformModule, 'dist/directory-sync/scim/transform.js', 'transformEventPayload')
+
+/** jackson's digest of a store key or index value (dist/db/utils.js keyDigest: RIPEMD-160, hex). */
+export const jacksonKeyDigest = cjsNamed<(key: string) => string>(dbUtilsModule, 'dist/db/utils.js', 'keyDigest')
+
+/** jackson's encryption of a stored value (dist/db/encrypter.js: AES-256-GCM, base64 value, iv and tag). */
+export const jacksonEncrypt = cjsNamed<(text: string, key: unknown) => { value: string, iv: string, tag: string }>(
+  encrypterModule, 'dist/db/encrypter.js', 'encrypt')
 
 /**
  * Opens a database handle of its own. `noCache` makes jackson open a new connection instead of reusing

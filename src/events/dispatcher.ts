@@ -53,15 +53,24 @@ export interface HandlerOptions {
   lifecycle?: boolean
   /** The deprovisioning guard holds this handler's deliveries while tripped (hooks, webhooks; not jackson's copy). */
   held?: boolean
+  /**
+   * Takes a drained batch of events at once (jackson's copy: one transaction for the batch), all or
+   * none. Where it fails, the batch's events go through `run` one at a time instead, with the usual
+   * retries, backoff and failed records, so that one bad event is found and kept apart.
+   */
+  runBatch?: RunBatch
 }
+type RunBatch = (events: ScimEvent[]) => Promise<void>
 /**
  * A failed attempt: its message, whether it failed because the plugin's database is unavailable (not
  * counted), and whether the database refused its data for good (not retried).
  */
 interface Failure { message: string, outage: boolean, permanent: boolean }
 type Group = 'awaited' | 'background'
+interface Handler { run: Run, runBatch: RunBatch | undefined, group: Group, usesDatabase: boolean, lifecycle: boolean, held: boolean }
 
-const BATCH = 20
+// Events read per batch: an awaited hook's, and a background handler's (jackson's copy takes them in one go).
+const BATCH: Record<Group, number> = { awaited: 20, background: 100 }
 const BACKGROUND_DELAY = 20
 // A claim is let go after this long without a drain of its directory.
 const RELEASE_AFTER = 1000
@@ -78,7 +87,7 @@ const OUTAGE_RETRY = 1000
 export class Dispatcher {
   readonly owner = randomUUID()
   /** In delivery order. */
-  private readonly handlers = new Map<string, { run: Run, group: Group, usesDatabase: boolean, lifecycle: boolean, held: boolean }>()
+  private readonly handlers = new Map<string, Handler>()
   private readonly running = new Map<string, Promise<void>>()
   private readonly again = new Set<string>()
   private readonly timers = new Map<string, { timer: NodeJS.Timeout, due: number }>()
@@ -106,8 +115,8 @@ export class Dispatcher {
     private readonly metrics?: DsyncMetrics, private readonly guarded = false
   ) {}
 
-  add (key: string, run: Run, { awaited, usesDatabase = false, from = 'now', lifecycle = false, held = false }: HandlerOptions): void {
-    this.handlers.set(key, { run, group: awaited ? 'awaited' : 'background', usesDatabase, lifecycle, held })
+  add (key: string, run: Run, { awaited, usesDatabase = false, from = 'now', lifecycle = false, held = false, runBatch }: HandlerOptions): void {
+    this.handlers.set(key, { run, runBatch, group: awaited ? 'awaited' : 'background', usesDatabase, lifecycle, held })
     // The first registration of a key decides where it starts: after the events recorded so far, or
     // with the oldest kept (since 0).
     const registering = this.queue.registerHandler(key, from === 'oldest' ? 0 : Date.now())
@@ -314,13 +323,32 @@ export class Dispatcher {
       try {
         while (active.size > 0 && !this.closed) {
           const from = Math.min(...[...active.values()].map((state) => state.lastSeq))
-          const batch = await this.queue.next(directoryId, from, BATCH)
+          // Where the guard holds the directory, read before and after the batch: a trip is stored with
+          // the events it holds, so the read after sees it with them; a release marks the events it
+          // coalesced away, so a batch read before it commits may carry stale marks. Where the two reads
+          // differ, the batch is read again.
+          const heldBefore = await this.heldFrom(directoryId)
+          const batch = await this.queue.next(directoryId, from, BATCH[group])
           if (batch.length === 0) return
-          // Read after the batch: a trip is stored with the events it holds, so it is seen with them.
           const heldFrom = await this.heldFrom(directoryId)
+          if (heldFrom !== heldBefore) continue
           const ours = this.localHead.get(directoryId) ?? 0
           if (!this.othersSeen && batch.some((event) => event.createdAt >= this.startedAt && event.seq > ours)) this.othersSeen = true
-          const last = batch.length < BATCH // the loop's `again` flag covers what is recorded meanwhile
+          const last = batch.length < BATCH[group] // the loop's `again` flag covers what is recorded meanwhile
+          // Handlers that take a batch at once, where nothing holds them back; what they pass is skipped below.
+          for (const [key, { lastSeq, attempts }] of active) {
+            const handler = this.handlers.get(key)!
+            if (handler.runBatch === undefined || attempts > 0 || (handler.held && heldFrom !== null)) continue
+            const taken = batch.filter((event) => event.seq > lastSeq)
+            if (taken.length === 0) continue
+            const runs = taken.filter((event) => !this.passedOver(handler, event))
+            if (runs.length > 0 && !await this.attemptBatch(handler.runBatch, runs)) continue // one at a time, below
+            if (this.closed || !this.claims.has(`${directoryId}\u0000${key}`)) continue // the loop below drops it
+            for (const event of runs) this.metrics?.delivered(key, (Date.now() - event.createdAt) / 1000, directoryId)
+            const through = taken[taken.length - 1].seq
+            active.set(key, { lastSeq: through, attempts: 0 })
+            unflushed.set(key, through)
+          }
           for (const event of batch) {
             for (const [key, { lastSeq, attempts }] of active) {
               if (lastSeq >= event.seq) continue
@@ -333,9 +361,7 @@ export class Dispatcher {
                 active.delete(key) // held by the guard: its cursor waits here until a release delivers again
                 continue
               }
-              // A lifecycle event for a handler that does not take them is passed over, as handled; so is
-              // an event the guard's release coalesced away.
-              const passedOver = (!handler.lifecycle && isLifecycleEvent(String(event.payload.event))) || (handler.held && event.coalesced === true)
+              const passedOver = this.passedOver(handler, event)
               const failure = passedOver ? undefined : await this.attempt(handler.run, event, handler.usesDatabase)
               const error = failure?.message ?? ''
               if (this.closed || !this.claims.has(`${directoryId}\u0000${key}`)) {
@@ -421,6 +447,29 @@ export class Dispatcher {
     }, RELEASE_AFTER)
     timer.unref()
     this.idle.set(groupSlot, timer)
+  }
+
+  // A lifecycle event for a handler that does not take them is passed over, as handled; so is an event
+  // the guard's release coalesced away.
+  private passedOver (handler: Handler, event: RecordedEvent): boolean {
+    return (!handler.lifecycle && isLifecycleEvent(String(event.payload.event))) || (handler.held && event.coalesced === true)
+  }
+
+  // A batch either succeeds whole or is not counted: its events are then attempted one at a time.
+  private async attemptBatch (runBatch: RunBatch, events: RecordedEvent[]): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined
+    const overrun = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.options.handlerTimeout)
+      timer.unref()
+    })
+    try {
+      return await Promise.race([runBatch(events.map((event) => event.payload as unknown as ScimEvent)).then(() => true), overrun])
+    } catch (err) {
+      this.log.debug({ err, events: events.length }, 'a batch failed: its events are attempted one at a time')
+      return false
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   private async attempt (run: Run, event: RecordedEvent, usesDatabase: boolean): Promise<Failure | undefined> {

@@ -237,7 +237,29 @@ export interface Storage {
    * resource, and the event numbering follows commit order). Elsewhere they must run one at a time.
    */
   readonly concurrentWrites: boolean
+  /**
+   * Writes rows of jackson's own tables (jackson_store, jackson_index) directly, a batch in one
+   * transaction (SQL storages only; engine/jackson-rows.ts computes them): jackson's copy without a
+   * typeorm transaction per change.
+   */
+  readonly jacksonTables?: JacksonTables
   close(): Promise<void>
+}
+
+/**
+ * One change to jackson's key-value tables, as its SQL engine makes it (dist/db/sql/sql.js): `put`
+ * writes a record (value, iv, tag as jackson's DB encoded it) and adds the index entries it does not
+ * have yet (jackson never removes one on a put); `delete` removes a record and its index entries;
+ * `deleteIndexed` removes every record an index entry points to (a group's memberships).
+ */
+export type JacksonRowOp =
+  | { op: 'put', key: string, namespace: string, value: string, iv: string | null, tag: string | null, indexes: string[] }
+  | { op: 'delete', key: string }
+  | { op: 'deleteIndexed', index: string }
+
+export interface JacksonTables {
+  /** Applies the changes in order, all or none. */
+  apply(ops: JacksonRowOp[]): Promise<void>
 }
 
 /** A setup link for a customer's IT admin (admin/setup-links.ts): only the digest of its token is stored. */
