@@ -3,8 +3,11 @@
 // is configured. The plugin never gives jackson MongoDB or DynamoDB, and gives it Redis only on the
 // redis engine. So while db.js loads (jackson.ts imports this module just before it, and calls
 // stopDeferring() just after), its require() of those three answers a stand-in whose `default.new()`
-// loads the real driver then, on first use. Nothing else is deferred; every other require is untouched.
-// test/engine/jackson-pinned.test.ts pins the requires this relies on.
+// loads the real driver then, on first use. Likewise jackson's directory sync requires its Google
+// Workspace provider (@googleapis/admin, google-auth-library), which the plugin refuses (a Google
+// directory is not SCIM): its stand-in builds the real provider when one of its objects is first used.
+// Nothing else is deferred; every other require is untouched.
+// test/engine/lazy-drivers.test.ts pins the requires this relies on.
 import Module from 'node:module'
 
 type Load = (request: string, parent: { filename?: string } | undefined, isMain: boolean) => unknown
@@ -13,12 +16,49 @@ type Load = (request: string, parent: { filename?: string } | undefined, isMain:
 export const DEFERRED_DRIVERS: readonly string[] = ['./mongo', './dynamoDb', './redis']
 const DB_MODULE = /[\\/]@boxyhq[\\/]saml-jackson[\\/]dist[\\/]db[\\/]db\.js$/
 
+/** The directory-sync modules that require the Google provider, and how they name it. */
+export const DEFERRED_GOOGLE: ReadonlyArray<{ parent: string, request: string }> = [
+  { parent: 'dist/directory-sync/index.js', request: './non-scim/google' },
+  { parent: 'dist/directory-sync/non-scim/index.js', request: './google' }
+]
+const JACKSON = /[\\/]@boxyhq[\\/]saml-jackson[\\/]/
+
+type GoogleModule = { newGoogleProvider: (params: unknown) => Record<string, object> }
+
+// An object that stands for `target()`'s, built on first use: every property read goes to the real one.
+function onFirstUse (target: () => object): object {
+  return new Proxy({}, {
+    get (_, property) {
+      const real = target()
+      const value = Reflect.get(real, property, real)
+      return typeof value === 'function' ? value.bind(real) : value
+    },
+    has: (_, property) => Reflect.has(target(), property)
+  })
+}
+
+function googleStandIn (load: () => GoogleModule): GoogleModule {
+  return {
+    newGoogleProvider (params) {
+      let provider: Record<string, object> | undefined
+      const real = () => (provider ??= load().newGoogleProvider(params))
+      return { directory: onFirstUse(() => real().directory), oauth: onFirstUse(() => real().oauth) }
+    }
+  }
+}
+
+const isGoogle = (request: string, parent: string) => JACKSON.test(parent) &&
+  DEFERRED_GOOGLE.some((g) => g.request === request && parent.replace(/\\/g, '/').endsWith(`saml-jackson/${g.parent}`))
+
 const loader = Module as unknown as { _load: Load }
 const previous = loader._load
 const deferring: Load = function (this: unknown, request, parent, isMain) {
   if (parent?.filename !== undefined && DB_MODULE.test(parent.filename) && DEFERRED_DRIVERS.includes(request)) {
     const load = () => previous.call(this, request, parent, isMain) as { default: { new: (...args: unknown[]) => unknown } }
     return { __esModule: true, default: { new: (...args: unknown[]) => load().default.new(...args) } }
+  }
+  if (parent?.filename !== undefined && isGoogle(request, parent.filename)) {
+    return googleStandIn(() => previous.call(this, request, parent, isMain) as GoogleModule)
   }
   return previous.call(this, request, parent, isMain)
 }

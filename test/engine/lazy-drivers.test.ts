@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { DEFERRED_DRIVERS } from '../../src/engine/lazy-drivers.js'
+import { DEFERRED_DRIVERS, DEFERRED_GOOGLE } from '../../src/engine/lazy-drivers.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const require = createRequire(import.meta.url)
@@ -16,6 +16,17 @@ t.test('jackson\'s db.js requires the drivers that are deferred (workaround: eng
   const source = readFileSync(require.resolve('@boxyhq/saml-jackson/dist/db/db.js'), 'utf8')
   for (const driver of DEFERRED_DRIVERS) t.match(source, `require("${driver}")`, `db.js requires ${driver}`)
   t.match(source, /\.default\.new\(/, 'and uses each through default.new()')
+})
+
+t.test('jackson\'s directory sync requires its Google provider where it is deferred (workaround: engine/lazy-drivers.ts)', async (t) => {
+  for (const { parent, request } of DEFERRED_GOOGLE) {
+    const source = readFileSync(require.resolve(`@boxyhq/saml-jackson/${parent}`), 'utf8')
+    t.match(source, `require("${request}")`, `${parent} requires ${request}`)
+    t.match(source, /newGoogleProvider\)\(\{/, 'and uses only its newGoogleProvider()')
+  }
+  const google = readFileSync(require.resolve('@boxyhq/saml-jackson/dist/directory-sync/non-scim/google/index.js'), 'utf8')
+  t.match(google, /directory: new api_1\.GoogleProvider/, 'whose provider has `directory`')
+  t.match(google, /oauth: new oauth_1\.GoogleAuth/, 'and `oauth`, the two objects the stand-in stands for')
 })
 
 // A child process: register on a sqlite file, answer one SCIM request, then list the packages loaded.
@@ -50,5 +61,29 @@ t.test('on sqlite: no Redis client, pg, mysql2, MongoDB or AWS SDK is loaded', a
   const { status, loaded } = await run('sqlite')
   t.equal(status, 200, 'SCIM answered')
   t.ok(has(loaded, 'better-sqlite3'), 'the sqlite driver is loaded')
-  for (const pkg of ['@redis/client', 'pg', 'mysql2', 'mongodb', '@aws-sdk/client-dynamodb']) t.notOk(has(loaded, pkg), `${pkg} is not`)
+  for (const pkg of ['@redis/client', 'pg', 'mysql2', 'mongodb', '@aws-sdk/client-dynamodb', '@googleapis/admin', 'google-auth-library']) t.notOk(has(loaded, pkg), `${pkg} is not`)
+})
+
+// The Google provider's stand-in still gives the real objects when used (jackson's `google` is its oauth).
+const GOOGLE_CHILD = `
+import { createRequire } from 'node:module'
+import Fastify from 'fastify'
+import { openCore } from './src/engine/core.ts'
+const core = await openCore({ db: { engine: 'mem' }, externalUrl: 'http://127.0.0.1:3000', samlPath: '/saml', scimPath: '/scim', connectTimeout: 5000 }, Fastify().log, 1)
+const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((f) => f.includes('/node_modules/google-auth-library/'))
+const before = loaded()
+const google = core.sets[0].google
+const kind = typeof google.generateAuthorizationUrl
+await core.close()
+console.log(JSON.stringify({ before, kind, after: loaded() }))
+`
+
+t.test('the deferred Google provider loads, and works, on first use', async (t) => {
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', GOOGLE_CHILD], { cwd: root, timeout: 60_000 }, (err, stdout) => err === null ? resolve(stdout) : reject(err))
+  })
+  const { before, kind, after } = JSON.parse(out.trim().split('\n').pop()!)
+  t.equal(before, false, 'google-auth-library is not loaded while nothing uses the provider')
+  t.equal(kind, 'function', 'jackson\'s google.generateAuthorizationUrl is there on first use')
+  t.equal(after, true, 'then google-auth-library is loaded')
 })
