@@ -11,6 +11,10 @@ import { buildApp, externalUrl, scimUser, sqliteFile } from '../helpers/app.js'
 import { SCIM, sleep } from '../helpers/scim.js'
 import { withService } from '../helpers/services.js'
 
+// Each command is a process of its own that loads jackson (about 40 of them): some 70 s alone, and over
+// tap's 120 s beside the other files on a loaded 2-core machine (seen once).
+t.setTimeout(300_000)
+
 interface Outcome { code: number | null, stdout: string, stderr: string }
 
 // The test run's own DSYNC_* variables must not reach the CLI.
