@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url'
 import { ENV, INSPECT, type Inspector, type Ready, type Sample, type Stored } from './protocol.js'
 import type { Outcome, RunData } from './scenarios.js'
 
-export type ContenderName = 'plugin' | 'express' | 'inprocess' | 'bare'
+// `encrypted`: the plugin's own server on a database of its own with db.encryptionKey set.
+export type ContenderName = 'plugin' | 'express' | 'inprocess' | 'bare' | 'encrypted'
+const serverOf = (name: ContenderName): Exclude<ContenderName, 'encrypted'> => name === 'encrypted' ? 'plugin' : name
 
 export interface Child {
   name: ContenderName
@@ -37,12 +39,12 @@ export function freePort (): Promise<number> {
 }
 
 function serverFile (name: ContenderName): string {
-  return fileURLToPath(new URL(`./servers/${name}.ts`, import.meta.url))
+  return fileURLToPath(new URL(`./servers/${serverOf(name)}.ts`, import.meta.url))
 }
 
 // Compiled entries (bench/compile.ts), once the driver has them; until then the TypeScript through tsx.
 let compiled: Partial<Record<ContenderName, string>> = {}
-export function runCompiled (entries: Record<ContenderName, string>): void {
+export function runCompiled (entries: Partial<Record<ContenderName, string>>): void {
   compiled = entries
 }
 
@@ -64,7 +66,7 @@ export function spawnContender (name: ContenderName, port: number, options: Star
   const env: NodeJS.ProcessEnv = { ...process.env, [ENV.port]: String(port), NODE_ENV: 'production' }
   if (options.db !== undefined) env[ENV.db] = JSON.stringify(options.db)
   if (options.seedUsers !== undefined) env[ENV.seedUsers] = String(options.seedUsers)
-  const script = compiled[name]
+  const script = compiled[serverOf(name)]
   const entry = script === undefined ? ['--import', 'tsx', serverFile(name)] : [script]
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   live.add(child)

@@ -12,10 +12,10 @@ import { fileURLToPath } from 'node:url'
 import type { ContenderName } from './child.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const NAMES: ContenderName[] = ['plugin', 'express', 'inprocess', 'bare']
+const NAMES: Array<Exclude<ContenderName, 'encrypted'>> = ['plugin', 'express', 'inprocess', 'bare']
 
 /** Answers the compiled entry of each bench/servers/<name>.ts. */
-export function compileServers (): Record<ContenderName, string> {
+export function compileServers (): Record<Exclude<ContenderName, 'encrypted'>, string> {
   const out = join(root, 'node_modules', '.cache', 'fastify-directory-sync-bench')
   rmSync(out, { recursive: true, force: true })
   mkdirSync(out, { recursive: true })
@@ -29,7 +29,7 @@ export function compileServers (): Record<ContenderName, string> {
   }))
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
   execFileSync(process.execPath, [tsc, '-p', project, '--noCheck'], { stdio: 'inherit' })
-  const entries = Object.fromEntries(NAMES.map((name) => [name, join(out, 'bench', 'servers', `${name}.js`)])) as Record<ContenderName, string>
+  const entries = Object.fromEntries(NAMES.map((name) => [name, join(out, 'bench', 'servers', `${name}.js`)])) as Record<Exclude<ContenderName, 'encrypted'>, string>
   for (const entry of Object.values(entries)) if (!existsSync(entry)) throw new Error(`tsc did not write ${entry}`)
   return entries
 }

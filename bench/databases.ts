@@ -7,10 +7,12 @@ import pg from 'pg'
 
 export type Engine = 'sqlite' | 'postgres'
 
-export interface Db { engine: 'sql', type: 'sqlite' | 'postgres', url: string }
+export interface Db { engine: 'sql', type: 'sqlite' | 'postgres', url: string, encryptionKey?: string }
 
 export interface Databases {
   plugin: Db
+  /** The plugin with db.encryptionKey set (the encrypted variants of some scenarios). */
+  encrypted: Db
   /** Express (c). */
   jackson: Db
   /**
@@ -23,7 +25,9 @@ export interface Databases {
 }
 
 const PG = 'postgres://postgres@127.0.0.1:5432'
-const NAMES = { plugin: 'dsync_bench_plugin', jackson: 'dsync_bench_jackson' }
+const NAMES = { plugin: 'dsync_bench_plugin', encrypted: 'dsync_bench_encrypted', jackson: 'dsync_bench_jackson' }
+// A fixed key: the figures do not depend on its value.
+const ENCRYPTION_KEY = 'bench-encryption-key-32-chars!!!'
 
 export function sqliteFolder (): string {
   return mkdtempSync(join(tmpdir(), 'dsync-bench-'))
@@ -35,6 +39,7 @@ export async function prepare (engine: Engine, folder: string): Promise<Database
     const version = (new Database(':memory:').prepare('select sqlite_version() as v').get() as { v: string }).v
     return {
       plugin: { engine: 'sql', type: 'sqlite', url: join(folder, 'plugin.db') },
+      encrypted: { engine: 'sql', type: 'sqlite', url: join(folder, 'encrypted.db'), encryptionKey: ENCRYPTION_KEY },
       jackson: { engine: 'sql', type: 'sqlite', url: join(folder, 'jackson.db') },
       inprocess: { engine: 'sql', type: 'sqlite', url: join(folder, 'inprocess.db') },
       version: `SQLite ${version} (better-sqlite3)`
@@ -54,6 +59,7 @@ export async function prepare (engine: Engine, folder: string): Promise<Database
     const { rows } = await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")
     return {
       plugin: { engine: 'sql', type: 'postgres', url: `${PG}/${NAMES.plugin}` },
+      encrypted: { engine: 'sql', type: 'postgres', url: `${PG}/${NAMES.encrypted}`, encryptionKey: ENCRYPTION_KEY },
       jackson: { engine: 'sql', type: 'postgres', url: `${PG}/${NAMES.jackson}` },
       inprocess: { engine: 'sql', type: 'postgres', url: `${PG}/${NAMES.jackson}` },
       version: `PostgreSQL ${rows[0].v}`
@@ -83,7 +89,7 @@ export async function copyForInProcess (dbs: Databases): Promise<void> {
  */
 export async function vacuumAnalyze (dbs: Databases): Promise<void> {
   if (dbs.plugin.type !== 'postgres') return
-  for (const db of new Set([dbs.plugin.url, dbs.jackson.url, dbs.inprocess.url])) {
+  for (const db of new Set([dbs.plugin.url, dbs.encrypted.url, dbs.jackson.url, dbs.inprocess.url])) {
     const client = new pg.Client({ connectionString: db })
     await client.connect()
     try {

@@ -23,6 +23,11 @@ export interface Section {
 
 const READ_ORDER: ContenderName[] = ['plugin', 'express', 'inprocess', 'bare', 'express', 'plugin']
 const WRITE_ORDER: ContenderName[] = ['plugin', 'express', 'inprocess', 'express', 'plugin']
+// The scenarios with an encrypted variant (the plugin with db.encryptionKey, on a database of its own,
+// compared with the plugin without it): a read and two writes, to keep the full run within 15 minutes.
+export const ENCRYPTED: readonly ScenarioName[] = ['getUser', 'createUser', 'deactivate']
+// Next to the plugin's runs, inside the palindrome.
+const withEncrypted = (order: ContenderName[]): ContenderName[] => [order[0], 'encrypted', ...order.slice(1, -1), 'encrypted', order[order.length - 1]]
 
 export async function runSection (engine: Engine, dbs: Databases, config: Config, log: Log): Promise<Section> {
   log(`${engine}: starting the contenders`)
@@ -33,7 +38,7 @@ export async function runSection (engine: Engine, dbs: Databases, config: Config
     children[name] = await startContender(name, { db, nodeArgs: name === 'plugin' ? ['--expose-gc'] : [] })
   }
   try {
-    await Promise.all([start('plugin', dbs.plugin), start('express', dbs.jackson), start('bare')])
+    await Promise.all([start('plugin', dbs.plugin), start('encrypted', dbs.encrypted), start('express', dbs.jackson), start('bare')])
   } catch (err) {
     await stop()
     throw err
@@ -49,6 +54,7 @@ export async function runSection (engine: Engine, dbs: Databases, config: Config
   // What a contender stored is read from the plugin's own API, and from jackson's tables for (a) and (c).
   const inspectors: Partial<Record<ContenderName, Inspector>> = {
     plugin: httpInspector(child('plugin').origin),
+    encrypted: httpInspector(child('encrypted').origin),
     express: jacksonStoreInspector(dbs.jackson),
     inprocess: jacksonStoreInspector(dbs.inprocess)
   }
@@ -61,7 +67,7 @@ export async function runSection (engine: Engine, dbs: Databases, config: Config
   const scenarios: ScenarioResult[] = []
 
   // The initial sync, on empty directories; the order alternates between engines.
-  const syncOrder: ContenderName[] = engine === 'sqlite' ? ['plugin', 'express'] : ['express', 'plugin']
+  const syncOrder: ContenderName[] = engine === 'sqlite' ? ['plugin', 'express', 'encrypted'] : ['express', 'plugin', 'encrypted']
   const sync: ScenarioResult = { scenario: 'initialSync', contenders: {} }
   for (const name of syncOrder) {
     const { users, groups, groupSize } = config.sync
@@ -82,6 +88,7 @@ export async function runSection (engine: Engine, dbs: Databases, config: Config
   const sampleOf = (name: ContenderName) => inspectors[name]!.sample(config.sync.users, config.sync.groups * 2)
   const pools: Partial<Record<ContenderName, Pools>> = {}
   pools.plugin = pools.bare = new Pools(await sampleOf('plugin'))
+  pools.encrypted = new Pools(await sampleOf('encrypted'))
   pools.express = new Pools(await sampleOf('express'))
   pools.inprocess = dbs.inprocess.url === dbs.jackson.url ? pools.express : new Pools(await sampleOf('inprocess'))
   const dataFor = (scenario: ScenarioName, name: ContenderName): RunData => {
@@ -98,7 +105,8 @@ export async function runSection (engine: Engine, dbs: Databases, config: Config
   }
 
   for (const scenario of [...READS, ...WRITES]) {
-    const order = (READS as readonly string[]).includes(scenario) ? READ_ORDER : WRITE_ORDER
+    const base = (READS as readonly string[]).includes(scenario) ? READ_ORDER : WRITE_ORDER
+    const order = ENCRYPTED.includes(scenario) ? withEncrypted(base) : base
     const outcomes: Partial<Record<ContenderName, Outcome[]>> = {}
     const rss: Partial<Record<ContenderName, number>> = {}
     for (const name of order) {
