@@ -2,6 +2,7 @@
 // mysql2), so that the store's SQL is written once. Placeholders are `?` everywhere; PostgreSQL's `$n`
 // are produced here. The store opens its own connection: jackson's typeorm connection is not reachable
 // through any public API, and sharing it would tie the plugin to typeorm's internals.
+import { createHash } from 'node:crypto'
 import Database from 'better-sqlite3'
 import type pg from 'pg'
 import type mysql from 'mysql2/promise'
@@ -252,6 +253,24 @@ const isTransientPostgres = (err: unknown) => ['40P01', '40001'].includes((err a
 const CONNECT_TIMEOUT_MS = 3000
 const STATEMENT_TIMEOUT_MS = 15_000
 
+// PostgreSQL parses and plans an unnamed statement at every call: most of a short write's server time.
+// A statement the store sends again and again (its text at most CACHED_SQL_LENGTH: not the multi-row
+// chunks, whose length varies) is named instead, so that each connection prepares it once (node-postgres
+// keeps them per connection). Its plan may become generic after five calls; every lookup names its
+// exact unique key, so the generic plan is the same index scan. At most PREPARED_NAMES texts are named.
+const PREPARED_NAMES = 500
+const statementNames = new Map<string, string>()
+function prepared (sql: string, values: unknown[]): pg.QueryConfig {
+  const text = numbered(sql)
+  if (text.length > CACHED_SQL_LENGTH) return { text, values }
+  let name = statementNames.get(text)
+  if (name === undefined && statementNames.size < PREPARED_NAMES) {
+    name = 'dsync_' + createHash('sha1').update(text).digest('hex').slice(0, 20)
+    statementNames.set(text, name)
+  }
+  return name === undefined ? { text, values } : { name, text, values }
+}
+
 function postgresClient ({ url, ssl, asyncCommit }: SqlConnection): SqlClient {
   // The driver is loaded, and the pool made, on the first query (drivers.ts).
   const pool = onFirstUse(async () => {
@@ -269,7 +288,7 @@ function postgresClient ({ url, ssl, asyncCommit }: SqlConnection): SqlClient {
   })
   const on = (client: pg.Pool | pg.PoolClient | (() => Promise<pg.Pool>)): Query => async <T>(sql: string, params: unknown[] = []) => {
     try {
-      const result = await (typeof client === 'function' ? await client() : client).query(numbered(sql), params)
+      const result = await (typeof client === 'function' ? await client() : client).query(prepared(sql, params))
       return { rows: result.rows as T[], changes: result.rowCount ?? 0 }
     } catch (err) {
       throw asUnavailable(err)
