@@ -49,7 +49,8 @@ await admin(`CREATE DATABASE ${DATABASE}`)
 const url = new URL(ADMIN)
 url.pathname = `/${DATABASE}`
 const app = Fastify({ logger: false })
-await app.register(fastifyDirectorySync, { db: { engine: 'sql', type: 'postgres', url: url.href }, externalUrl: 'http://127.0.0.1:3000', jacksonCopy: !noCopy })
+// A host that reacts to the events, as the bench's plugin server and the example do: one onScimEvent hook.
+await app.register(fastifyDirectorySync, { db: { engine: 'sql', type: 'postgres', url: url.href }, externalUrl: 'http://127.0.0.1:3000', jacksonCopy: !noCopy, onScimEvent () {} })
 const { data: directory } = await app.directorySync.directories.create({ tenant: 'rt', product: 'bench' })
 const base = new URL(directory!.scim.endpoint!).pathname
 const headers = { authorization: `Bearer ${directory!.scim.secret}`, 'content-type': 'application/scim+json' }

@@ -138,7 +138,7 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
       // The directory's lane orders its writes in this process; the transaction (and its directory lock)
       // across processes. The change and its events are stored together; jackson's copy follows from the events.
       write: (directory, fn) => writes.run(writeKey(directory.id), async () => {
-        const { outcome, events, tripped } = await opened.atomically(directory.id, async (scope) => {
+        const { outcome, events, tripped, recorded } = await opened.atomically(directory.id, async (scope) => {
           const outcome = await fn(scope.resources)
           const created = Date.now()
           const events: ScimEvent[] = outcome.changes.map((change) => ({
@@ -151,9 +151,14 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
           // The guard counts this write's deprovisions with the directory's earlier ones (guard.ts).
           if (options.guard !== undefined) recording = await guardWrite(options.guard, scope, directory, recording, created)
           const recorded = await scope.record(recording)
-          if (recorded.length > 0) lastSeqOf.set(events, recorded[recorded.length - 1].seq)
-          return { outcome, events, tripped: recording.length > events.length }
+          if (recorded.length > 0) {
+            lastSeqOf.set(events, recorded[recorded.length - 1].seq)
+            dispatcher.recording(directory.id, recorded[recorded.length - 1].seq)
+          }
+          return { outcome, events, tripped: recording.length > events.length, recorded }
         })
+        // Committed: the hooks take them from memory (dispatcher.offer).
+        dispatcher.offer(directory.id, recorded)
         if (tripped) eventsLog.warn({ directoryId: directory.id }, 'deprovisioning guard tripped: the directory\'s events are held until guard.release')
         return { ...outcome, events }
       }),

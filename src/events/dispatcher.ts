@@ -71,6 +71,8 @@ interface Handler { run: Run, runBatch: RunBatch | undefined, group: Group, uses
 
 // Events read per batch: an awaited hook's, and a background handler's (jackson's copy takes them in one go).
 const BATCH: Record<Group, number> = { awaited: 20, background: 100 }
+// Events kept per directory for the awaited hooks (offer()): the rest are read back from the queue.
+const RECENT_MAX = 200
 const BACKGROUND_DELAY = 20
 // A claim is let go after this long without a drain of its directory.
 const RELEASE_AFTER = 1000
@@ -104,6 +106,8 @@ export class Dispatcher {
   // instance did not record): only then is following worth its reads.
   private othersSeen = false
   private readonly localHead = new Map<string, number>()
+  // The events this process's writes just committed, per directory, in seq order (offer()).
+  private readonly recent = new Map<string, RecordedEvent[]>()
   private readonly startedAt = Date.now()
   private readonly idle = new Map<string, NodeJS.Timeout>()
   private poller: NodeJS.Timeout | undefined
@@ -173,6 +177,48 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Events a write of this process has just committed: the awaited hooks' drain takes them from here
+   * instead of reading them back (one round trip fewer on a SCIM response's path). Only a run that
+   * follows a hook's cursor without a gap is taken; anything else is read from the queue as before.
+   * Not where the guard is on (held and coalesced events are decided by the database).
+   */
+  offer (directoryId: string, events: RecordedEvent[]): void {
+    if (this.closed || this.guarded || events.length === 0 || this.keys('awaited').length === 0) return
+    const list = this.recent.get(directoryId) ?? []
+    // As the queue would answer them: a copy of the JSON, so that a hook cannot change the caller's.
+    for (const event of events) list.push({ ...event, payload: JSON.parse(JSON.stringify(event.payload)) })
+    list.sort((a, b) => a.seq - b.seq)
+    if (list.length > RECENT_MAX) list.splice(0, list.length - RECENT_MAX)
+    this.recent.set(directoryId, list)
+  }
+
+  /**
+   * A write of this process numbered its events up to `seq` (called inside its transaction, before the
+   * commit): a drain that reads them before the write's deliver() does not take them for another
+   * instance's. (A write rolled back leaves the mark too high, which only delays noticing another
+   * instance until the poller's next read.)
+   */
+  recording (directoryId: string, seq: number): void {
+    if (seq > (this.localHead.get(directoryId) ?? 0)) this.localHead.set(directoryId, seq)
+  }
+
+  // The offered events right after `from`, without a gap (undefined: read the queue); those at or before `from` are dropped.
+  private fromMemory (directoryId: string, from: number): RecordedEvent[] | undefined {
+    const list = this.recent.get(directoryId)
+    if (list === undefined) return undefined
+    const start = list.findIndex((event) => event.seq > from)
+    if (start < 0) {
+      this.recent.delete(directoryId)
+      return undefined
+    }
+    list.splice(0, start)
+    if (list[0].seq !== from + 1) return undefined
+    let end = 1
+    while (end < list.length && end < BATCH.awaited && list[end].seq === list[end - 1].seq + 1) end++
+    return list.slice(0, end)
+  }
+
   /** The keys of the handlers added, in delivery order. */
   handlerKeys (): string[] {
     return [...this.handlers.keys()]
@@ -197,6 +243,7 @@ export class Dispatcher {
     clearInterval(this.follower)
     for (const { timer } of this.timers.values()) clearTimeout(timer)
     this.timers.clear()
+    this.recent.clear()
     for (const timer of this.idle.values()) clearTimeout(timer)
     this.idle.clear()
     await Promise.race([Promise.allSettled([...this.running.values()]), new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE).unref())])
@@ -328,13 +375,19 @@ export class Dispatcher {
           // coalesced away, so a batch read before it commits may carry stale marks. Where the two reads
           // differ, the batch is read again.
           const heldBefore = await this.heldFrom(directoryId)
-          const batch = await this.queue.next(directoryId, from, BATCH[group])
+          // While no other instance is seen, the awaited hooks take this process's own events from memory;
+          // a run that reaches the last event this process knows of ends the drain (what other instances
+          // record is found by the poller, and from then on read from the queue).
+          const offered = group === 'awaited' && !this.othersSeen ? this.fromMemory(directoryId, from) : undefined
+          const batch = offered ?? await this.queue.next(directoryId, from, BATCH[group])
           if (batch.length === 0) return
           const heldFrom = await this.heldFrom(directoryId)
           if (heldFrom !== heldBefore) continue
+          // Read after the batch: this process's writes mark their events before they commit (recording()).
           const ours = this.localHead.get(directoryId) ?? 0
           if (!this.othersSeen && batch.some((event) => event.createdAt >= this.startedAt && event.seq > ours)) this.othersSeen = true
-          const last = batch.length < BATCH[group] // the loop's `again` flag covers what is recorded meanwhile
+          // The loop's `again` flag covers what is recorded meanwhile.
+          const last = offered === undefined ? batch.length < BATCH[group] : offered[offered.length - 1].seq >= ours
           // Handlers that take a batch at once, where nothing holds them back; what they pass is skipped below.
           for (const [key, { lastSeq, attempts }] of active) {
             const handler = this.handlers.get(key)!
