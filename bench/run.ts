@@ -34,7 +34,10 @@ function onlyArg (): Only | undefined {
 const only = onlyArg()
 
 async function measure (): Promise<Run> {
-  const config = process.argv.includes('--quick') ? quick : full
+  const base = process.argv.includes('--quick') ? quick : full
+  // `--engine postgres`: one engine's section alone (a trial; the report is written under bench/out).
+  const engineArg = process.argv.indexOf('--engine')
+  const config = engineArg < 0 ? base : { ...base, engines: base.engines.filter((e) => e === process.argv[engineArg + 1]) }
   const startedAt = new Date()
   // The machine may be shared: the load average says how much else ran meanwhile.
   const load = [loadavg()[0]]
@@ -93,7 +96,8 @@ const figures = join(out, 'results.full.json')
 if (reportOnly && !existsSync(figures)) throw new Error(`${figures} does not exist: run npm run bench first`)
 const run: Run = reportOnly ? JSON.parse(readFileSync(figures, 'utf8')) : await measure()
 mkdirSync(out, { recursive: true })
-const name = `${run.config.name}${run.only === undefined ? '' : `.${run.only}`}`
+const engineOnly = process.argv.includes('--engine') ? `.${run.config.engines.join('.')}` : ''
+const name = `${run.config.name}${run.only === undefined ? '' : `.${run.only}`}${engineOnly}`
 writeFileSync(join(out, `results.${name}.json`), JSON.stringify(run, null, 2))
 
 let report = render(run)
