@@ -18,6 +18,20 @@ const MB = 2 ** 20
  * collection halfway through the warm-up and one after the soak tell memory kept (a leak) from garbage
  * V8 had not collected yet; the RSS samples themselves are left to V8's own rhythm.
  */
+/** The node flags that bound the plugin's RSS (README, "Memory"): the old space capped. */
+export const BOUNDED_FLAGS = ['--max-old-space-size=96']
+
+/** The soak again, on a fresh plugin process with BOUNDED_FLAGS on the same database. */
+export async function boundedSoak (dbs: Databases, pools: Pools, config: Config, log: Log): Promise<Checks['boundedSoak']> {
+  const plugin = await startContender('plugin', { db: dbs.plugin, nodeArgs: ['--expose-gc', ...BOUNDED_FLAGS] })
+  try {
+    log(`soak with ${BOUNDED_FLAGS.join(' ')}:`)
+    return { ...(await soak(plugin, pools, config, log))!, flags: BOUNDED_FLAGS }
+  } finally {
+    await plugin.stop()
+  }
+}
+
 export async function soak (plugin: Child, pools: Pools, config: Config, log: Log): Promise<Checks['soak']> {
   const run = httpRunner(plugin.ready.base, plugin.ready.token)
   const users = pools.readers(config.readPool)

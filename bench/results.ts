@@ -42,19 +42,23 @@ export interface EngineResult {
 
 export interface Checks {
   scaling?: { small: number, large: number, smallP50: number, largeP50: number, smallRps: number, largeRps: number, seedSeconds: number, settleSeconds: number }
-  soak?: {
-    requests: number
-    samplesMb: number[]
-    firstMb: number
-    minMb: number
-    maxMb: number
-    worstPct: number
-    rps: number
-    /** Heap in use and RSS after a full collection, before and after the soak. */
-    heapAfterGcMb: number[]
-    rssAfterGcMb: number[]
-  }
+  soak?: Soak
+  /** The same soak on a fresh plugin process started with BOUNDED_FLAGS (the README documents them). */
+  boundedSoak?: Soak & { flags: string[] }
   coldStart?: { runsMs: number[], medianMs: number, bareRunsMs: number[], bareMedianMs: number, users: number }
+}
+
+export interface Soak {
+  requests: number
+  samplesMb: number[]
+  firstMb: number
+  minMb: number
+  maxMb: number
+  worstPct: number
+  rps: number
+  /** Heap in use and RSS after a full collection, before and after the soak. */
+  heapAfterGcMb: number[]
+  rssAfterGcMb: number[]
 }
 
 export function summarise (outcomes: Outcome[], rssBytes: number): Summary {

@@ -9,7 +9,7 @@ import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runCompiled } from './child.js'
-import { coldStart, scaling, soak } from './checks.js'
+import { boundedSoak, coldStart, scaling, soak } from './checks.js'
 import { compileServers } from './compile.js'
 import { full, quick } from './config.js'
 import { prepare, sqliteFolder } from './databases.js'
@@ -75,6 +75,7 @@ async function measure (): Promise<Run> {
       } finally {
         await section.stop()
       }
+      checks.boundedSoak = await boundedSoak(dbs, section.pluginPools, config, log)
       // After the soak (whose RSS it would disturb) and before the scaling check (which tops the same
       // directory up to its own size).
       section.result.fairness = await fairness(engine, dbs, config, log)
