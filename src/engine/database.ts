@@ -109,8 +109,22 @@ async function open (options: JacksonOptions['db'], log: FastifyBaseLogger, time
     clearTimeout(timer)
   }
   if (db.db.dataSource) db.db.dataSource.logger = typeormLogger(logger)
+  guardPgClients(db)
   const serialLock = options.engine === 'sql' && options.type === 'sqlite' ? new Mutex() : undefined
   return { options, db, serialLock }
+}
+
+// jackson's typeorm pool on PostgreSQL: typeorm listens to a client's errors only while a query runner
+// holds it, and the pool only while it is idle. A backend terminated in between (as a restart does)
+// would be an unhandled 'error' event, which ends the host's process: every client gets a listener that
+// ignores it (queries in flight still get their error; the pool replaces the broken client).
+function guardPgClients (db: JacksonDb): void {
+  const pool = (db.db.dataSource as { driver?: { master?: unknown } } | undefined)?.driver?.master as
+    { on?: (event: string, fn: (client: { on: (event: string, fn: () => void) => void }) => void) => void, _clients?: Array<{ on: (event: string, fn: () => void) => void }> } | undefined
+  if (typeof pool?.on !== 'function') return
+  const ignore = () => {}
+  for (const client of pool._clients ?? []) client.on('error', ignore)
+  pool.on('connect', (client) => { client.on('error', ignore) })
 }
 
 async function closeJacksonDb (db: JacksonDb): Promise<void> {
