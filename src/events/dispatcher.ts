@@ -184,7 +184,7 @@ export class Dispatcher {
    * Not where the guard is on (held and coalesced events are decided by the database).
    */
   offer (directoryId: string, events: RecordedEvent[]): void {
-    if (this.closed || this.guarded || events.length === 0 || this.keys('awaited').length === 0) return
+    if (this.closed || this.guarded || this.othersSeen || events.length === 0 || this.keys('awaited').length === 0) return
     const list = this.recent.get(directoryId) ?? []
     // As the queue would answer them: a copy of the JSON, so that a hook cannot change the caller's.
     for (const event of events) list.push({ ...event, payload: JSON.parse(JSON.stringify(event.payload)) })
@@ -201,6 +201,13 @@ export class Dispatcher {
    */
   recording (directoryId: string, seq: number): void {
     if (seq > (this.localHead.get(directoryId) ?? 0)) this.localHead.set(directoryId, seq)
+  }
+
+  // Another instance writes to this database: following is worth its reads, and the awaited hooks read
+  // every event from the queue (events kept in memory would never be taken, and only grow).
+  private seeOthers (): void {
+    this.othersSeen = true
+    this.recent.clear()
   }
 
   // The offered events right after `from`, without a gap (undefined: read the queue); those at or before `from` are dropped.
@@ -344,7 +351,7 @@ export class Dispatcher {
         }
         const cursor = await this.queue.claim(directoryId, key, this.owner, Date.now(), lease)
         if (cursor === null) { // another instance delivers this directory's events to this handler
-          this.othersSeen = true
+          this.seeOthers()
           continue
         }
         this.claims.add(slot)
@@ -385,7 +392,7 @@ export class Dispatcher {
           if (heldFrom !== heldBefore) continue
           // Read after the batch: this process's writes mark their events before they commit (recording()).
           const ours = this.localHead.get(directoryId) ?? 0
-          if (!this.othersSeen && batch.some((event) => event.createdAt >= this.startedAt && event.seq > ours)) this.othersSeen = true
+          if (!this.othersSeen && batch.some((event) => event.createdAt >= this.startedAt && event.seq > ours)) this.seeOthers()
           // The loop's `again` flag covers what is recorded meanwhile.
           const last = offered === undefined ? batch.length < BATCH[group] : offered[offered.length - 1].seq >= ours
           // Handlers that take a batch at once, where nothing holds them back; what they pass is skipped below.
@@ -491,6 +498,8 @@ export class Dispatcher {
     const timer = setTimeout(() => {
       this.idle.delete(groupSlot)
       if (this.running.has(groupSlot)) return // a drain in flight sets the next quiet timer
+      // A quiet directory's offered events are let go with its claims (a hook in backoff reads them back).
+      if (group === 'awaited') this.recent.delete(directoryId)
       for (const key of this.keys(group)) {
         const slot = `${directoryId}\u0000${key}`
         if (!this.held.delete(slot)) continue
