@@ -137,7 +137,8 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
       store: opened.resources,
       // The directory's lane orders its writes in this process; the transaction (and its directory lock)
       // across processes. The change and its events are stored together; jackson's copy follows from the events.
-      write: (directory, fn) => writes.run(writeKey(directory.id), async () => {
+      write: (directory, fn, writeOptions) => writes.run(writeKey(directory.id), async () => {
+        const written = dispatcher.writing(directory.id)
         const { outcome, events, tripped, recorded } = await opened.atomically(directory.id, async (scope) => {
           const outcome = await fn(scope.resources)
           const created = Date.now()
@@ -156,7 +157,8 @@ export async function openEngine (options: ResolvedOptions, log: FastifyBaseLogg
             dispatcher.recording(directory.id, recorded[recorded.length - 1].seq)
           }
           return { outcome, events, tripped: recording.length > events.length, recorded }
-        })
+          // The guard reads and writes the directory's state in the write: not a single statement.
+        }, options.guard === undefined ? writeOptions : undefined).finally(written)
         // Committed: the hooks take them from memory (dispatcher.offer).
         dispatcher.offer(directory.id, recorded)
         if (tripped) eventsLog.warn({ directoryId: directory.id }, 'deprovisioning guard tripped: the directory\'s events are held until guard.release')

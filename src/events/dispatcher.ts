@@ -74,6 +74,8 @@ const BATCH: Record<Group, number> = { awaited: 20, background: 100 }
 // Events kept per directory for the awaited hooks (offer()): the rest are read back from the queue.
 const RECENT_MAX = 200
 const BACKGROUND_DELAY = 20
+// An awaited hook's attempt running this long has the cursor moved over what it passed before it in its batch.
+const PROGRESS_AFTER = 50
 // A claim is let go after this long without a drain of its directory.
 const RELEASE_AFTER = 1000
 // On close, calls still in flight get this long before their claims are released anyway.
@@ -106,6 +108,9 @@ export class Dispatcher {
   // instance did not record): only then is following worth its reads.
   private othersSeen = false
   private readonly localHead = new Map<string, number>()
+  // Per directory: this process's writes under way, and the highest event number a drain read meanwhile that none had noted (writing()).
+  private readonly inFlight = new Map<string, number>()
+  private readonly unknownSeq = new Map<string, number>()
   // The events this process's writes just committed, per directory, in seq order (offer()).
   private readonly recent = new Map<string, RecordedEvent[]>()
   private readonly startedAt = Date.now()
@@ -201,6 +206,39 @@ export class Dispatcher {
    */
   recording (directoryId: string, seq: number): void {
     if (seq > (this.localHead.get(directoryId) ?? 0)) this.localHead.set(directoryId, seq)
+  }
+
+  /**
+   * A write of this process is under way (until the answer is called): a write without a transaction
+   * learns its events' numbers only with its commit, so meanwhile a drain that reads events it does not
+   * know of cannot tell them from another instance's. It notes the highest, and the judgement is made
+   * when the directory's last write under way has noted its own (recording()).
+   */
+  writing (directoryId: string): () => void {
+    this.inFlight.set(directoryId, (this.inFlight.get(directoryId) ?? 0) + 1)
+    return () => {
+      const left = (this.inFlight.get(directoryId) ?? 1) - 1
+      if (left > 0) {
+        this.inFlight.set(directoryId, left)
+        return
+      }
+      this.inFlight.delete(directoryId)
+      const unknown = this.unknownSeq.get(directoryId)
+      this.unknownSeq.delete(directoryId)
+      if (unknown !== undefined && unknown > (this.localHead.get(directoryId) ?? 0)) this.seeOthers()
+    }
+  }
+
+  // Whether `batch` holds an event recorded since this process started that none of its writes
+  // numbered: another instance's (or, while one of this process's writes is under way, not yet known).
+  private judgeBatch (directoryId: string, batch: RecordedEvent[]): void {
+    if (this.othersSeen) return
+    const ours = this.localHead.get(directoryId) ?? 0
+    let unknown = 0
+    for (const event of batch) if (event.createdAt >= this.startedAt && event.seq > ours && event.seq > unknown) unknown = event.seq
+    if (unknown === 0) return
+    if (!this.inFlight.has(directoryId)) this.seeOthers()
+    else if (unknown > (this.unknownSeq.get(directoryId) ?? 0)) this.unknownSeq.set(directoryId, unknown)
   }
 
   // Another instance writes to this database: following is worth its reads, and the awaited hooks read
@@ -359,11 +397,11 @@ export class Dispatcher {
         if (cursor.nextAttemptAt > Date.now()) this.later(directoryId, group, cursor.nextAttemptAt - Date.now())
         else active.set(key, { lastSeq: cursor.lastSeq, attempts: cursor.attempts })
       }
-      // A background handler's cursor (jackson's copy, webhooks: long backlogs) is moved once per batch
-      // (or before a failure is recorded), not once per event: one statement instead of twenty. A crash
-      // in between delivers those events again, which at-least-once delivery allows (the event ids are
-      // the idempotency keys). An awaited hook's moves at once: its position is what other instances'
-      // responses wait for, and what the status shows while it is blocked.
+      // A cursor is moved once per batch (or before a failure is recorded), not once per event: one
+      // statement instead of twenty. A crash in between delivers those events again, which at-least-once
+      // delivery allows (the event ids are the idempotency keys). An awaited hook's batch is what the
+      // responses waiting for this drain wait for anyway; other instances' responses and the status see
+      // its position at the batch's end, or while an attempt of it takes long (PROGRESS_AFTER).
       const unflushed = new Map<string, number>()
       const flush = async (key: string): Promise<boolean> => {
         const seq = unflushed.get(key)
@@ -390,9 +428,9 @@ export class Dispatcher {
           if (batch.length === 0) return
           const heldFrom = await this.heldFrom(directoryId)
           if (heldFrom !== heldBefore) continue
-          // Read after the batch: this process's writes mark their events before they commit (recording()).
+          // Read after the batch: this process's writes mark their events by their commit (recording(), writing()).
           const ours = this.localHead.get(directoryId) ?? 0
-          if (!this.othersSeen && batch.some((event) => event.createdAt >= this.startedAt && event.seq > ours)) this.seeOthers()
+          this.judgeBatch(directoryId, batch)
           // The loop's `again` flag covers what is recorded meanwhile.
           const last = offered === undefined ? batch.length < BATCH[group] : offered[offered.length - 1].seq >= ours
           // Handlers that take a batch at once, where nothing holds them back; what they pass is skipped below.
@@ -422,7 +460,13 @@ export class Dispatcher {
                 continue
               }
               const passedOver = this.passedOver(handler, event)
+              // An awaited hook that takes long (blocked, say) has what it passed before recorded meanwhile:
+              // the status and other instances' responses see where it stands.
+              let early: Promise<boolean> | undefined
+              const progress = group === 'awaited' && !passedOver && unflushed.has(key) ? setTimeout(() => { early = flush(key) }, PROGRESS_AFTER) : undefined
               const failure = passedOver ? undefined : await this.attempt(handler.run, event, handler.usesDatabase)
+              clearTimeout(progress)
+              if (early !== undefined && !await early) continue // the claim was lost meanwhile
               const error = failure?.message ?? ''
               if (this.closed || !this.claims.has(`${directoryId}\u0000${key}`)) {
               // Closed or lost during the attempt: the cursor is not moved; the next holder delivers again.
@@ -431,7 +475,6 @@ export class Dispatcher {
                 if (!passedOver) this.metrics?.delivered(key, (Date.now() - event.createdAt) / 1000, directoryId)
                 active.set(key, { lastSeq: event.seq, attempts: 0 })
                 unflushed.set(key, event.seq)
-                if (group === 'awaited') await flush(key)
               } else if (!await flush(key)) {
                 // The events it passed before this one could not be recorded: the claim is lost.
               } else if (failure.outage) {

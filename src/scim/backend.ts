@@ -2,7 +2,7 @@
 // resources (serialised with that directory's other writes; the changes it reports are then mirrored
 // into jackson's store), and a way to publish those changes. The engine provides it; the operations
 // know nothing of databases or of jackson.
-import type { Member, ResourceStore, StoredResource } from '../store/types.js'
+import type { Member, ResourceStore, StoredResource, WriteOptions } from '../store/types.js'
 import type { Directory, EventCallback, ScimEvent } from '../types.js'
 
 export type Change =
@@ -18,9 +18,10 @@ export interface ScimBackend {
   /**
    * Runs one write of `directory`, one at a time per directory, on `store` (where the database has
    * transactions, one transaction). `fn` answers the changes it stored (every effective change, and
-   * nothing else): their events are recorded with them, and jackson's copy is told.
+   * nothing else): their events are recorded with them, and jackson's copy is told. `single`: fn reads
+   * with get() and writes at most one insert() or replace(), and may run again (WriteOptions).
    */
-  write<T extends { changes: Change[] }>(directory: Directory, fn: (store: ResourceStore) => Promise<T>): Promise<T & { events: ScimEvent[] }>
+  write<T extends { changes: Change[] }>(directory: Directory, fn: (store: ResourceStore) => Promise<T>, options?: WriteOptions): Promise<T & { events: ScimEvent[] }>
   /** Delivers a write's events to the handlers (within the response budget), and to a per-request callback if any. */
   deliver(directory: Directory, events: ScimEvent[], callback?: EventCallback): Promise<void>
 }

@@ -12,6 +12,7 @@ import { present } from './resources.js'
 import { PatchOp, ScimGroup } from './schemas.js'
 import { foldKey } from '../keys.js'
 import { yieldToOthers } from './fairness.js'
+import { memberDelta, type MemberDelta } from './member-patch.js'
 
 type Json = Record<string, unknown>
 
@@ -54,25 +55,33 @@ function splitGroup (given: unknown): { body: Json, members: Member[] } {
 const LARGE_GROUP = 500
 const pause = (members: number): Promise<void> => members > LARGE_GROUP ? yieldToOthers() : Promise.resolve()
 
-async function requireUsers (context: ScimContext, store: ResourceStore, members: Member[]): Promise<void> {
-  if (members.length === 0) return
-  const known = await store.existingUsers(context.directory.id, members.map((m) => m.value))
+/** The users `members` name, read in batches (in a write, share-locked: getMany); 400 where one is not a user of the directory. */
+async function requireUsers (context: ScimContext, store: ResourceStore, members: Member[]): Promise<Map<string, StoredResource>> {
+  if (members.length === 0) return new Map()
+  const known = await store.getMany(context.directory.id, 'User', members.map((m) => m.value))
   const unknown = members.filter((m) => !known.has(m.value)).map((m) => m.value)
   if (unknown.length > 0) throw new ScimProblem(400, `Group members must be users of this directory; unknown: ${unknown.slice(0, 10).join(', ')}`, 'invalidValue')
+  return known
 }
 
-/** Applies a new member list: checks the added users exist, writes both stores, and answers the changes. */
-async function applyMembers (context: ScimContext, store: ResourceStore, group: StoredResource, current: Member[], next: Member[]): Promise<Change[]> {
-  const directoryId = context.directory.id
+/** Applies a new member list: its difference from the current one (storeMembers). */
+function applyMembers (context: ScimContext, store: ResourceStore, group: StoredResource, current: Member[], next: Member[]): Promise<Change[]> {
   const had = new Set(current.map((m) => m.value))
   const keeps = new Set(next.map((m) => m.value))
-  const adding = next.filter((m) => !had.has(m.value))
-  const removing = current.filter((m) => !keeps.has(m.value)).map((m) => m.value)
-  await requireUsers(context, store, adding)
+  return storeMembers(context, store, group, next.filter((m) => !had.has(m.value)), current.filter((m) => !keeps.has(m.value)).map((m) => m.value))
+}
+
+/**
+ * Adds and removes members (checking the added are users of the directory), and answers a change for
+ * each one actually added or removed: one already a member, or not one, is no change.
+ */
+async function storeMembers (context: ScimContext, store: ResourceStore, group: StoredResource, adding: Member[], removing: string[]): Promise<Change[]> {
+  const directoryId = context.directory.id
+  const users = await requireUsers(context, store, adding)
   const added = await store.addMembers(directoryId, group.id, adding)
   const removed = await store.removeMembers(directoryId, group.id, removing)
   // The users of the events, read in batches (a change of thousands of members is not thousands of reads).
-  const users = await store.getMany(directoryId, 'User', [...added, ...removed])
+  if (removed.length > 0) for (const [id, user] of await store.getMany(directoryId, 'User', removed)) users.set(id, user)
   const changes: Change[] = []
   for (const [event, ids] of [['group.user_added', added], ['group.user_removed', removed]] as const) {
     for (const userId of ids) {
@@ -125,8 +134,23 @@ async function changeGroup (
     changes.push(...await applyMembers(context, store, after, current, next))
     return { group: after, changes }
   })
+  return answerChange(context, status, group, events)
+}
+
+/** A PATCH that only adds and removes members by id (member-patch.ts): the group's member list is not read. */
+async function changeMembers (context: ScimContext, id: string, status: number, delta: MemberDelta): Promise<Outcome> {
+  await pause(delta.add.length + delta.remove.length)
+  const { group, events } = await context.backend.write(context.directory, async (store) => {
+    const group = await store.get(context.directory.id, 'Group', id)
+    if (group === null) throw notFound('Group', id)
+    return { group, changes: await storeMembers(context, store, group, delta.add, delta.remove) }
+  })
+  return answerChange(context, status, group, events)
+}
+
+async function answerChange (context: ScimContext, status: number, group: StoredResource, events: Outcome['events']): Promise<Outcome> {
   if (status === 204) return { status, events }
-  return { status, body: presentGroup(context, group, await context.backend.store.members(directoryId, group.id)), events }
+  return { status, body: presentGroup(context, group, await context.backend.store.members(context.directory.id, group.id)), events }
 }
 
 export function replaceGroup (context: ScimContext, id: string, given: unknown): Promise<Outcome> {
@@ -138,6 +162,8 @@ export function patchGroup (context: ScimContext, id: string, given: unknown, st
   const patch = requireObject(given, 'PatchOp')
   validPatch(patch)
   const operations = patchOperations(context, patch)
+  const delta = memberDelta(operations)
+  if (delta !== undefined) return changeMembers(context, id, status, delta)
   return changeGroup(context, id, status, async (stored, members) => {
     let patched: Json
     try {

@@ -40,14 +40,14 @@ export async function createUser (context: ScimContext, given: unknown): Promise
   const { events } = await context.backend.write(context.directory, async (store) => {
     await unique(() => store.insert(user))
     return { changes: [{ event: 'user.created', user }] as Change[] }
-  })
+  }, { single: true })
   const presented = presentUser(context, user)
   return { status: 201, body: presented, location: (presented.meta as Json).location as string, events }
 }
 
 export async function replaceUser (context: ScimContext, id: string, given: unknown): Promise<Outcome> {
   const body = userBody(given)
-  const { after, events } = await context.backend.write(context.directory, (store) => updated(context, store, id, () => body))
+  const { after, events } = await context.backend.write(context.directory, (store) => updated(context, store, id, () => body), { single: true })
   return { status: 200, body: presentUser(context, after), events }
 }
 
@@ -68,7 +68,7 @@ export async function patchUser (context: ScimContext, id: string, given: unknow
         throw err
       }
       return userBody(patched)
-    }))
+    }), { single: true })
   return { status: 200, body: presentUser(context, after), events }
 }
 

@@ -122,10 +122,6 @@ export function openMemoryStore (): ResourceStore {
       const members = directories.get(directoryId)?.members.get(groupId)
       return members === undefined ? [] : userIds.filter((id) => members.delete(id))
     },
-    async existingUsers (directoryId, ids) {
-      const resources = directories.get(directoryId)?.resources
-      return new Set(ids.filter((id) => resources?.get(id)?.type === 'User'))
-    },
     async dropDirectory (directoryId) {
       directories.delete(directoryId)
     },

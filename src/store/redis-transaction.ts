@@ -207,13 +207,6 @@ class ScopeStore implements ResourceStore {
     return [...members.keys()].sort().map((userId) => members.get(userId)!)
   }
 
-  async existingUsers (directoryId: string, ids: string[]): Promise<Set<string>> {
-    const rest = ids.filter((id) => this.slotOf(directoryId, id) === undefined)
-    const found = rest.length === 0 ? new Set<string>() : await this.reader.existingUsers(directoryId, rest)
-    for (const id of ids) if (this.slotOf(directoryId, id)?.type === 'User') found.add(id)
-    return found
-  }
-
   // Changes: each checked as its script will check it (redis.ts), queued, and answered.
 
   async insert (resource: StoredResource): Promise<void> {

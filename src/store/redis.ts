@@ -376,18 +376,6 @@ export class RedisStore implements ResourceStore {
     return removed
   }
 
-  async existingUsers (directoryId: string, ids: string[]): Promise<Set<string>> {
-    const prefix = prefixOf(directoryId)
-    const found = new Set<string>()
-    for (let i = 0; i < ids.length; i += SCAN_BATCH) {
-      const batch = ids.slice(i, i + SCAN_BATCH)
-      // Commands issued together go out as one pipeline.
-      const types = await Promise.all(batch.map((id) => this.client.hGet(prefix + 'r:' + id, 'type')))
-      batch.forEach((id, n) => { if (types[n] === 'User') found.add(id) })
-    }
-    return found
-  }
-
   async dropDirectory (directoryId: string): Promise<void> {
     let keys: string[] = []
     for await (const key of this.client.scanIterator({ MATCH: globEscape(prefixOf(directoryId)) + '*', COUNT: SCAN_BATCH })) {

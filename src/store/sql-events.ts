@@ -60,7 +60,7 @@ export async function recordEvents (
   executor: Executor, directoryId: string, head: number, events: NewEvent[], codec: Codec
 ): Promise<RecordedEvent[]> {
   if (events.length === 0) return []
-  const recorded = events.map((event, i): RecordedEvent => ({ seq: head + i + 1, id: event.id, directoryId, payload: event.payload, createdAt: event.createdAt }))
+  const recorded = numbered(directoryId, events, head)
   // A write may record thousands of events (one per member of a large group): one statement per run
   // under the dialect's parameter and size limits, all in the write's transaction.
   const rows = recorded.map((e, i) => [directoryId, e.seq, e.id, codec.seal(JSON.stringify(e.payload)), e.createdAt, events[i].deprovision ?? 0] as const)
@@ -91,17 +91,43 @@ export async function recordEvents (
 export async function lockAndRecordEvents (
   executor: Executor, directoryId: string, events: NewEvent[], codec: Codec
 ): Promise<RecordedEvent[]> {
+  const recording = recordingStatement(directoryId, events, codec)
+  const { rows: [{ base }] } = await executor.query<{ base: number | string }>(`WITH ${recording.sql} SELECT base FROM moved`, recording.params)
+  return numbered(directoryId, events, Number(base))
+}
+
+/**
+ * PostgreSQL, a write outside a transaction: `write` (one INSERT or UPDATE, without RETURNING) and the
+ * events it causes in one statement, committed together (a data-modifying WITH). The write's row lock
+ * comes first and the head's last, in the order of a write in a transaction, and both are held to the
+ * commit at the statement's end; the events are recorded only if the write changed a row. Answers null
+ * where it changed none (an UPDATE whose version check failed): nothing was recorded.
+ */
+export async function writeAndRecordEvents (
+  executor: Executor, directoryId: string, write: { sql: string, params: unknown[] }, events: NewEvent[], codec: Codec
+): Promise<RecordedEvent[] | null> {
+  const recording = recordingStatement(directoryId, events, codec, ' WHERE EXISTS (SELECT 1 FROM written)')
+  const { rows: [{ changed, base }] } = await executor.query<{ changed: number | string, base: number | string | null }>(
+    `WITH written AS (${write.sql} RETURNING 1), ${recording.sql} SELECT (SELECT count(*) FROM written) AS changed, (SELECT base FROM moved) AS base`,
+    [...write.params, ...recording.params])
+  return Number(changed) === 0 || base === null ? null : numbered(directoryId, events, Number(base))
+}
+
+// The head's move (`moved`, answering the number before the events) and the events' insert, as the
+// common table expressions of one statement; `gate` conditions both on an earlier expression.
+function recordingStatement (directoryId: string, events: NewEvent[], codec: Codec, gate = ''): { sql: string, params: unknown[] } {
   const n = events.length
-  const { rows: [{ base }] } = await executor.query<{ base: number | string }>(
-    `WITH moved AS (INSERT INTO ${HEADS} (directory_id, head) VALUES (?, ?) ON CONFLICT (directory_id) DO UPDATE SET head = ${HEADS}.head + excluded.head RETURNING head - ? AS base),
+  return {
+    sql: `moved AS (INSERT INTO ${HEADS} (directory_id, head) SELECT ?::text, ?::bigint${gate} ON CONFLICT (directory_id) DO UPDATE SET head = ${HEADS}.head + excluded.head RETURNING head - ? AS base),
 recorded AS (INSERT INTO ${EVENTS} (directory_id, seq, id, payload, created_at, deprovision)
  SELECT ?, moved.base + e.ord, e.id, e.payload, e.created_at, e.deprovision
- FROM moved, unnest(?::text[], ?::text[], ?::bigint[], ?::smallint[]) WITH ORDINALITY AS e(id, payload, created_at, deprovision, ord))
-SELECT base FROM moved`,
-    [directoryId, n, n, directoryId, events.map((e) => e.id), events.map((e) => codec.seal(JSON.stringify(e.payload))), events.map((e) => e.createdAt), events.map((e) => e.deprovision ?? 0)])
-  const head = Number(base)
-  return events.map((event, i) => ({ seq: head + i + 1, id: event.id, directoryId, payload: event.payload, createdAt: event.createdAt }))
+ FROM moved, unnest(?::text[], ?::text[], ?::bigint[], ?::smallint[]) WITH ORDINALITY AS e(id, payload, created_at, deprovision, ord))`,
+    params: [directoryId, n, n, directoryId, events.map((e) => e.id), events.map((e) => codec.seal(JSON.stringify(e.payload))), events.map((e) => e.createdAt), events.map((e) => e.deprovision ?? 0)]
+  }
 }
+
+const numbered = (directoryId: string, events: NewEvent[], base: number): RecordedEvent[] =>
+  events.map((event, i) => ({ seq: base + i + 1, id: event.id, directoryId, payload: event.payload, createdAt: event.createdAt }))
 
 interface StateRow {
   held_from: number | string | null

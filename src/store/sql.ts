@@ -10,13 +10,14 @@ import {
 import { SqlAdminStore } from './sql-admin.js'
 import { SqlEventQueue, countDeprovisions, lockAndRecordEvents, lockDirectory, markCoalesced, readState, recordEvents, writeState } from './sql-events.js'
 import {
-  UniquenessError, type ListWindow, type Lookup, type Member, type Page, type ResourceKeys, type ResourceStore, type ResourceType, type Storage, type StoredResource
+  UniquenessError, type ListWindow, type Lookup, type Member, type Page, type ResourceKeys, type ResourceStore, type ResourceType, type Storage, type StoredResource, type WriteScope
 } from './types.js'
 import type { MigrationLogger } from './migrations.js'
 import { migrateSql } from './sql-migrations.js'
 import { ensureEncryption } from './encryption.js'
 import { sqlEncryptionTarget } from './sql-encryption.js'
 import { sqlJacksonTables } from './sql-jackson.js'
+import { singleWrite } from './sql-single-write.js'
 
 const RESOURCES = 'dsync_scim_resources'
 const MEMBERS = 'dsync_scim_members'
@@ -115,11 +116,24 @@ export async function openSqlStorage (connection: SqlConnection, { serialLock, l
   }
   const outside = outsideOf(client)
   const cursors = outsideOf(bookkeeping)
+  const resources = new SqlStore(outside, codec)
   return {
-    resources: new SqlStore(outside, codec),
+    resources,
     admin: new SqlAdminStore(outside),
     events: serialLock === undefined ? new SqlEventQueue(cursors, codec, outside) : serialised(new SqlEventQueue(cursors, codec, outside), serialLock),
-    atomically: (directoryId, fn) => client.transaction(async (query) => {
+    atomically: (directoryId, fn, options) => options?.single === true && client.dialect === 'postgres'
+      ? singleWrite(resources, outside, codec, directoryId, fn, transactionally)
+      : transactionally(directoryId, fn),
+    concurrentWrites: client.dialect !== 'sqlite',
+    jacksonTables: sqlJacksonTables(client),
+    close: async () => {
+      await client.close()
+      if (bookkeeping !== client) await bookkeeping.close()
+    }
+  }
+
+  function transactionally<T> (directoryId: string, fn: (scope: WriteScope) => Promise<T>): Promise<T> {
+    return client.transaction(async (query) => {
       const executor = inside(client, query)
       let head: number | undefined
       // The directory's event row is locked last and held to the commit: the directory's events are
@@ -154,13 +168,7 @@ export async function openSqlStorage (connection: SqlConnection, { serialLock, l
           await writeState(executor, directoryId, { deleted_seq: seq, deleted_at: at, webhook: webhook === null ? null : codec.seal(JSON.stringify(webhook)) })
         }
       })
-    }),
-    concurrentWrites: client.dialect !== 'sqlite',
-    jacksonTables: sqlJacksonTables(client),
-    close: async () => {
-      await client.close()
-      if (bookkeeping !== client) await bookkeeping.close()
-    }
+    })
   }
 }
 
@@ -185,7 +193,9 @@ export async function openSqlStore (connection: SqlConnection, options: Omit<Sql
 
 const MEMBER_COLUMNS = ['directory_id', 'group_id', 'user_id', 'display']
 
-class SqlStore implements ResourceStore {
+export interface Statement { sql: string, params: unknown[] }
+
+export class SqlStore implements ResourceStore {
   constructor (private readonly client: Executor, private readonly codec: Codec) {}
 
   async get (directoryId: string, type: ResourceType, id: string): Promise<StoredResource | null> {
@@ -202,7 +212,7 @@ class SqlStore implements ResourceStore {
     const found = new Map<string, StoredResource>()
     for (const batch of chunked(this.client.dialect, [...new Set(ids)], { perRow: 1, fixed: 1 })) {
       const { rows } = await this.client.query<Row>(
-        `SELECT ${COLUMNS} FROM ${RESOURCES} WHERE directory_id = ? AND id IN (${placeholders(batch.length)})`, [directoryId, ...batch])
+        `SELECT ${COLUMNS} FROM ${RESOURCES} WHERE directory_id = ? AND id IN (${placeholders(batch.length)})${this.shareLock()}`, [directoryId, ...batch])
       for (const row of rows) if (row.resource_type === type) found.set(row.id, fromRow(row, this.codec))
     }
     return found
@@ -237,27 +247,44 @@ class SqlStore implements ResourceStore {
   }
 
   async insert (resource: StoredResource): Promise<void> {
+    const { sql, params } = this.insertStatement(resource)
     try {
-      await this.client.query(`INSERT INTO ${RESOURCES} (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
-        resource.directoryId, resource.type, resource.id, ...this.keyParams(resource), ...this.sealed(resource),
-        resource.created, resource.lastModified, resource.version
-      ])
+      await this.client.query(sql, params)
     } catch (err) {
       throw this.client.isUniqueViolation(err) ? new UniquenessError(resource.type, resource.keys.name) : err
     }
   }
 
   async replace (resource: StoredResource): Promise<boolean> {
+    const { sql, params } = this.replaceStatement(resource)
     try {
-      const { changes } = await this.client.query(
-        `UPDATE ${RESOURCES} SET name_key = ?, external_id = ?, display_key = ?, original_keys = ?, body = ?, last_modified = ?, version = ?
-         WHERE directory_id = ? AND id = ? AND resource_type = ? AND version = ?`, [
-          ...this.keyParams(resource), ...this.sealed(resource), resource.lastModified, resource.version,
-          resource.directoryId, resource.id, resource.type, resource.version - 1
-        ])
+      const { changes } = await this.client.query(sql, params)
       return changes === 1
     } catch (err) {
       throw this.client.isUniqueViolation(err) ? new UniquenessError(resource.type, resource.keys.name) : err
+    }
+  }
+
+  /** The statement of insert(). */
+  insertStatement (resource: StoredResource): Statement {
+    return {
+      sql: `INSERT INTO ${RESOURCES} (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      params: [
+        resource.directoryId, resource.type, resource.id, ...this.keyParams(resource), ...this.sealed(resource),
+        resource.created, resource.lastModified, resource.version
+      ]
+    }
+  }
+
+  /** The statement of replace(): it changes the row only where it still has the version before `resource`'s. */
+  replaceStatement (resource: StoredResource): Statement {
+    return {
+      sql: `UPDATE ${RESOURCES} SET name_key = ?, external_id = ?, display_key = ?, original_keys = ?, body = ?, last_modified = ?, version = ?
+         WHERE directory_id = ? AND id = ? AND resource_type = ? AND version = ?`,
+      params: [
+        ...this.keyParams(resource), ...this.sealed(resource), resource.lastModified, resource.version,
+        resource.directoryId, resource.id, resource.type, resource.version - 1
+      ]
     }
   }
 
@@ -346,18 +373,6 @@ class SqlStore implements ResourceStore {
     return present
   }
 
-  async existingUsers (directoryId: string, ids: string[]): Promise<Set<string>> {
-    const found = new Set<string>()
-    for (let i = 0; i < ids.length; i += SCAN_BATCH) {
-      const batch = ids.slice(i, i + SCAN_BATCH)
-      const { rows } = await this.client.query<{ id: string }>(
-        `SELECT id FROM ${RESOURCES} WHERE directory_id = ? AND resource_type = 'User' AND id IN (${batch.map(() => '?').join(', ')})${this.shareLock()}`,
-        [directoryId, ...batch])
-      for (const row of rows) found.add(row.id)
-    }
-    return found
-  }
-
   dropDirectory (directoryId: string): Promise<void> {
     return this.client.transaction(async (query) => {
       await query(`DELETE FROM ${MEMBERS} WHERE directory_id = ?`, [directoryId])
@@ -367,8 +382,9 @@ class SqlStore implements ResourceStore {
 
   async close (): Promise<void> {}
 
-  // In a write, users about to become members are share-locked: a concurrent delete of one waits for
-  // this write (and then removes the new membership too), or this write waits for it (and finds no user).
+  // In a write, the users read by getMany (those about to become members) are share-locked: a concurrent
+  // delete of one waits for this write (and then removes the new membership too), or this write waits
+  // for it (and finds no user).
   private shareLock (): string {
     if (!this.client.inTransaction || this.client.dialect === 'sqlite') return ''
     return this.client.dialect === 'postgres' ? ' FOR SHARE' : ' LOCK IN SHARE MODE'

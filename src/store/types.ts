@@ -53,7 +53,10 @@ export interface Page<T> {
 
 export interface ResourceStore {
   get(directoryId: string, type: ResourceType, id: string): Promise<StoredResource | null>
-  /** The resources of `ids` that exist with this type, by id: a few batched reads, not one per id, and no locks. */
+  /**
+   * The resources of `ids` that exist with this type, by id: a few batched reads, not one per id. In a
+   * write on SQL they are share-locked to the commit: users about to become members cannot be deleted meanwhile.
+   */
   getMany(directoryId: string, type: ResourceType, ids: string[]): Promise<Map<string, StoredResource>>
   /** Resources in creation order; `total` counts every match, `items` the requested window. */
   list(directoryId: string, type: ResourceType, window: ListWindow): Promise<Page<StoredResource>>
@@ -70,8 +73,6 @@ export interface ResourceStore {
   addMembers(directoryId: string, groupId: string, members: Member[]): Promise<string[]>
   /** Answers the user ids actually removed. */
   removeMembers(directoryId: string, groupId: string, userIds: string[]): Promise<string[]>
-  /** Which of `ids` are users of this directory. */
-  existingUsers(directoryId: string, ids: string[]): Promise<Set<string>>
   /** Forgets a deleted directory. */
   dropDirectory(directoryId: string): Promise<void>
   close(): Promise<void>
@@ -220,6 +221,16 @@ export interface WriteScope {
   markDeleted(seq: number, at: number, webhook: { endpoint: string, secret: string } | null): Promise<void>
 }
 
+export interface WriteOptions {
+  /**
+   * `fn` reads with resources.get() and writes at most one resources.insert() or .replace(), and of the
+   * scope uses nothing else but record(). Where the storage can, it then runs without a transaction:
+   * on PostgreSQL the write and its events are one statement, and a replace whose version another write
+   * changed meanwhile runs `fn` again (fn must be safe to run again, as on Redis).
+   */
+  single?: boolean
+}
+
 /** The store of an engine: resources, the event queue, and atomic writes across both. */
 export interface Storage {
   resources: ResourceStore
@@ -231,7 +242,7 @@ export interface Storage {
    * order across processes. On Redis it is one MULTI/EXEC, watched so that another write of the
    * directory in between runs `fn` again (fn must be safe to run again). On mem it runs `fn` as is.
    */
-  atomically<T>(directoryId: string, fn: (scope: WriteScope) => Promise<T>): Promise<T>
+  atomically<T>(directoryId: string, fn: (scope: WriteScope) => Promise<T>, options?: WriteOptions): Promise<T>
   /**
    * Whether writes of one directory may run at once (PostgreSQL, MySQL: row locks order writes of one
    * resource, and the event numbering follows commit order). Elsewhere they must run one at a time.

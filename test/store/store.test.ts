@@ -324,21 +324,6 @@ async function suite (t: Test, open: () => Promise<ResourceStore>): Promise<void
     t.same(ids((await store.list(directory, 'User', { offset: 0, limit: 10 })).items), [u2.id], 'the remaining users too')
   })
 
-  t.test('existingUsers', async (t) => {
-    const directory = randomUUID()
-    const u1 = resource(directory, 'User', 'a')
-    const u2 = resource(directory, 'User', 'b')
-    const group = resource(directory, 'Group', 'g')
-    const elsewhere = resource(randomUUID(), 'User', 'c')
-    for (const r of [u1, u2, group, elsewhere]) await store.insert(r)
-    const found = await store.existingUsers(directory, [u1.id, group.id, elsewhere.id, randomUUID(), u2.id])
-    t.ok(found instanceof Set, 'a Set')
-    t.same([...found].sort(), [u1.id, u2.id].sort(), 'only users of the directory')
-    t.equal((await store.existingUsers(directory, [])).size, 0, 'no ids, none')
-    await store.delete(directory, 'User', u2.id)
-    t.same([...await store.existingUsers(directory, [u1.id, u2.id])], [u1.id], 'a deleted user no longer exists')
-  })
-
   t.test('getMany: the resources of a type in a directory, by id, in one call of any size', async (t) => {
     const directory = randomUUID()
     const users = Array.from({ length: 1200 }, (_, i) => resource(directory, 'User', `many${i}`))
@@ -373,7 +358,7 @@ async function suite (t: Test, open: () => Promise<ResourceStore>): Promise<void
     t.same(await store.list(dropped, 'Group', { offset: 0, limit: 10 }), { total: 0, items: [] })
     t.same(await all(store.scan(dropped, 'User')), [])
     t.same(await store.members(dropped, a.group.id), [], 'its memberships too')
-    t.equal((await store.existingUsers(dropped, [a.user.id])).size, 0)
+    t.equal((await store.getMany(dropped, 'User', [a.user.id])).size, 0)
     await store.insert(resource(dropped, 'User', 'ann'))
     t.pass('its names are free again')
 
