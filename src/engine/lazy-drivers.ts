@@ -6,6 +6,10 @@
 // loads the real driver then, on first use. Likewise jackson's directory sync requires its Google
 // Workspace provider (@googleapis/admin, google-auth-library), which the plugin refuses (a Google
 // directory is not SCIM): its stand-in builds the real provider when one of its objects is first used.
+// And three libraries that modules the plugin loads require at load but use only inside calls (DEFERRED_MODULES):
+// SAML's (@boxyhq/saml20, for an error check in controller/utils.js), axios (jackson's own webhooks,
+// which the plugin sends itself) and the OpenTelemetry exporters and SDK (@boxyhq/metrics' initializeMetrics,
+// which only jackson's controllers() calls): each is a stand-in that loads the real module on first use.
 // Nothing else is deferred; every other require is untouched.
 // test/engine/lazy-drivers.test.ts pins the requires this relies on.
 import Module from 'node:module'
@@ -22,6 +26,32 @@ export const DEFERRED_GOOGLE: ReadonlyArray<{ parent: string, request: string }>
   { parent: 'dist/directory-sync/non-scim/index.js', request: './google' }
 ]
 const JACKSON = /[\\/]@boxyhq[\\/]saml-jackson[\\/]/
+
+/**
+ * Requires used only inside calls, by the file (under node_modules) that makes them: `esModule` is what
+ * the real module says of itself, answered without loading it (TypeScript's __importDefault reads it).
+ */
+export const DEFERRED_MODULES: ReadonlyArray<{ parent: string, request: string, esModule: boolean }> = [
+  { parent: '@boxyhq/saml-jackson/dist/controller/utils.js', request: '@boxyhq/saml20', esModule: true },
+  { parent: '@boxyhq/saml-jackson/dist/event/axios.js', request: 'axios', esModule: false },
+  ...['@opentelemetry/exporter-metrics-otlp-http', '@opentelemetry/exporter-metrics-otlp-grpc', '@opentelemetry/sdk-metrics', '@opentelemetry/resources', '@opentelemetry/semantic-conventions']
+    .map((request) => ({ parent: '@boxyhq/metrics/dist/init.js', request, esModule: true }))
+]
+
+// A module that is loaded on the first use of one of its properties (or of itself as a function).
+function onFirstLoad (load: () => object, esModule: boolean): object {
+  let real: object | undefined
+  const target = () => (real ??= load())
+  return new Proxy(function standIn () {}, {
+    get: (_, property) => property === '__esModule' ? (esModule ? true : undefined) : Reflect.get(target(), property),
+    has: (_, property) => Reflect.has(target(), property),
+    apply: (_, self, args) => Reflect.apply(target() as (...a: unknown[]) => unknown, self, args),
+    construct: (_, args) => Reflect.construct(target() as new (...a: unknown[]) => object, args)
+  })
+}
+
+const deferredModule = (request: string, parent: string) =>
+  DEFERRED_MODULES.find((d) => d.request === request && parent.replace(/\\/g, '/').endsWith(`/node_modules/${d.parent}`))
 
 type GoogleModule = { newGoogleProvider: (params: unknown) => Record<string, object> }
 
@@ -60,6 +90,8 @@ const deferring: Load = function (this: unknown, request, parent, isMain) {
   if (parent?.filename !== undefined && isGoogle(request, parent.filename)) {
     return googleStandIn(() => previous.call(this, request, parent, isMain) as GoogleModule)
   }
+  const deferred = parent?.filename === undefined ? undefined : deferredModule(request, parent.filename)
+  if (deferred !== undefined) return onFirstLoad(() => previous.call(this, request, parent, isMain) as object, deferred.esModule)
   return previous.call(this, request, parent, isMain)
 }
 loader._load = deferring

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { DEFERRED_DRIVERS, DEFERRED_GOOGLE } from '../../src/engine/lazy-drivers.js'
+import { DEFERRED_DRIVERS, DEFERRED_GOOGLE, DEFERRED_MODULES } from '../../src/engine/lazy-drivers.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const require = createRequire(import.meta.url)
@@ -27,6 +27,24 @@ t.test('jackson\'s directory sync requires its Google provider where it is defer
   const google = readFileSync(require.resolve('@boxyhq/saml-jackson/dist/directory-sync/non-scim/google/index.js'), 'utf8')
   t.match(google, /directory: new api_1\.GoogleProvider/, 'whose provider has `directory`')
   t.match(google, /oauth: new oauth_1\.GoogleAuth/, 'and `oauth`, the two objects the stand-in stands for')
+})
+
+t.test('the libraries deferred where they are required are used only inside calls there (workaround: engine/lazy-drivers.ts)', async (t) => {
+  const sourceOf = (parent: string) => readFileSync(require.resolve(parent), 'utf8')
+  const utils = sourceOf('@boxyhq/saml-jackson/dist/controller/utils.js')
+  t.match(utils, 'const saml20_1 = __importDefault(require("@boxyhq/saml20"));', 'controller/utils.js requires @boxyhq/saml20 through __importDefault')
+  t.same(utils.match(/saml20_1\.[\w.]+/g), ['saml20_1.default.WrapError'], 'and uses only its WrapError, inside getErrorMessage()')
+  const axios = sourceOf('@boxyhq/saml-jackson/dist/event/axios.js')
+  t.match(axios, 'const axios_1 = __importDefault(require("axios"));', 'event/axios.js requires axios through __importDefault')
+  t.same(axios.match(/axios_1\.[\w.]+/g), ['axios_1.default.create'], 'and uses only axios.create, inside createAxiosInstance()')
+  const init = sourceOf('@boxyhq/metrics/dist/init.js')
+  for (const { request } of DEFERRED_MODULES.filter((d) => d.parent === '@boxyhq/metrics/dist/init.js')) {
+    t.match(init, new RegExp(`const (\\w+) = require\\("${request.replace(/[/.]/g, '\\$&')}"\\);`), `@boxyhq/metrics' init.js requires ${request}`)
+  }
+  t.match(init, /^function initializeMetrics\(/m, 'and uses them inside initializeMetrics(), which only jackson\'s controllers() calls')
+  for (const { request, esModule } of DEFERRED_MODULES) {
+    t.equal(require(request).__esModule === true, esModule, `${request} says __esModule: ${esModule}, as its stand-in answers`)
+  }
 })
 
 // A child process: register on a sqlite file, answer one SCIM request, then list the packages loaded.
@@ -62,6 +80,44 @@ t.test('on sqlite: no Redis client, pg, mysql2, MongoDB or AWS SDK is loaded', a
   t.equal(status, 200, 'SCIM answered')
   t.ok(has(loaded, 'better-sqlite3'), 'the sqlite driver is loaded')
   for (const pkg of ['@redis/client', 'pg', 'mysql2', 'mongodb', '@aws-sdk/client-dynamodb', '@googleapis/admin', 'google-auth-library']) t.notOk(has(loaded, pkg), `${pkg} is not`)
+  for (const pkg of ['@boxyhq/saml20', 'axios', '@opentelemetry/exporter-metrics-otlp-http', '@opentelemetry/sdk-metrics']) t.notOk(has(loaded, pkg), `${pkg} is not (used only inside calls)`)
+})
+
+// The deferred libraries' stand-ins give the real modules on first use.
+const MODULES_CHILD = `
+import { createRequire } from 'node:module'
+import Fastify from 'fastify'
+import { openCore } from './src/engine/core.ts'
+const require = createRequire(import.meta.url)
+const core = await openCore({ db: { engine: 'mem' }, externalUrl: 'http://127.0.0.1:3000', samlPath: '/saml', scimPath: '/scim', connectTimeout: 5000 }, Fastify().log, 1)
+const loaded = (pkg) => Object.keys(require.cache).some((f) => f.includes('/node_modules/' + pkg + '/'))
+const before = ['@boxyhq/saml20', 'axios', '@opentelemetry/sdk-metrics'].filter(loaded)
+const { getErrorMessage } = require('@boxyhq/saml-jackson/dist/controller/utils.js')
+const { WrapError } = require('@boxyhq/saml20').default
+const wrapped = new WrapError('outer')
+wrapped.inner = new Error('inner')
+const message = getErrorMessage(wrapped)
+const instance = require('@boxyhq/saml-jackson/dist/event/axios.js').createAxiosInstance(console)
+process.env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT = 'http://127.0.0.1:9/v1/metrics'
+const { metrics } = require('@opentelemetry/api')
+const provider = metrics.getMeterProvider()
+require('@boxyhq/metrics').initializeMetrics({ name: 'lazy-test' })
+const providerSet = metrics.getMeterProvider() !== provider
+await core.close()
+console.log(JSON.stringify({ before, message, axios: typeof instance.get, providerSet, after: ['@boxyhq/saml20', 'axios', '@opentelemetry/sdk-metrics'].filter(loaded) }))
+process.exit(0)
+`
+
+t.test('the deferred libraries load, and work, on first use', async (t) => {
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', MODULES_CHILD], { cwd: root, timeout: 60_000 }, (err, stdout) => err === null ? resolve(stdout) : reject(err))
+  })
+  const { before, message, axios, providerSet, after } = JSON.parse(out.trim().split('\n').pop()!)
+  t.same(before, [], 'none is loaded while nothing uses it')
+  t.equal(message, 'outer inner', 'jackson\'s getErrorMessage knows saml20\'s WrapError (the real class)')
+  t.equal(axios, 'function', 'jackson\'s createAxiosInstance makes a real axios instance')
+  t.ok(providerSet, 'initializeMetrics sets up the OpenTelemetry meter provider with the real SDK')
+  t.same(after, ['@boxyhq/saml20', 'axios', '@opentelemetry/sdk-metrics'], 'each is loaded once used')
 })
 
 // The Google provider's stand-in still gives the real objects when used (jackson's `google` is its oauth).
