@@ -68,9 +68,11 @@ export function jacksonRowsOf (events: ScimEvent[], encryptionKey: unknown): Jac
         put('members', id, { id, group_id: groupId, user_id: event.data.id }, [indexKey('members', INDEX.groupId, groupId)])
         break
       }
-      case 'group.user_removed':
-        ops.push({ op: 'delete', key: storeKey('members', jacksonKeyDigest(parts(event.data.group.id, event.data.id))) })
+      case 'group.user_removed': { // a membership's only index entry is its group's
+        const groupId = event.data.group.id
+        ops.push({ op: 'delete', key: storeKey('members', jacksonKeyDigest(parts(groupId, event.data.id))), indexes: [indexKey('members', INDEX.groupId, groupId)] })
         break
+      }
     }
   }
   return ops

@@ -153,6 +153,11 @@ function sqliteClient (file: string): SqlClient {
   }
   const db = open(file)
   db.pragma('journal_mode = WAL') // readers never block jackson's writer, nor the other way round
+  // The file's only foreign key is jackson's (jackson_index.storeKey → jackson_store, ON DELETE CASCADE),
+  // whose column has no index: enforced, every store row this connection deletes (jackson's copy,
+  // sql-jackson.ts, which deletes the index rows itself) would scan the whole index table.
+  // better-sqlite3 enforces foreign keys by default; the plugin's own tables declare none.
+  db.pragma('foreign_keys = OFF')
   // An in-memory database exists only on its own connection.
   const inMemory = file === ':memory:' || file === ''
   const reader = inMemory ? db : open(file)

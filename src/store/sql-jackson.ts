@@ -10,8 +10,9 @@ import { chunked, placeholders, type Dialect, type Query, type SqlClient } from 
 type Put = Extract<JacksonRowOp, { op: 'put' }>
 // `at`: the position of the put that (re)created the record, and of each index entry's first add since
 // the record's last delete: rows are inserted in that order, as jackson's calls one by one would have
-// (its getByIndex lists by the index row's id, its getAll by createdAt).
-interface Folded { deleted: boolean, put: Put | undefined, at: number, indexes: Map<string, number> }
+// (its getByIndex lists by the index row's id, its getAll by createdAt). `had`: the index entries its
+// deletes said it has (null where one did not say: they are then looked up by its key).
+interface Folded { deleted: boolean, had: Set<string> | null, put: Put | undefined, at: number, indexes: Map<string, number> }
 // `single`: the step is one statement, which commits by itself.
 type Step = ((query: Query) => Promise<void>) & { single?: boolean }
 
@@ -36,8 +37,10 @@ export function sqlJacksonTables (client: SqlClient): JacksonTables {
           continue
         }
         let entry = folded.get(op.key)
-        if (entry === undefined) folded.set(op.key, entry = { deleted: false, put: undefined, at, indexes: new Map() })
+        if (entry === undefined) folded.set(op.key, entry = { deleted: false, had: new Set(), put: undefined, at, indexes: new Map() })
         if (op.op === 'delete') {
+          if (op.indexes === undefined) entry.had = null
+          else if (entry.had !== null) for (const index of op.indexes) entry.had.add(index)
           Object.assign(entry, { deleted: true, put: undefined, at, indexes: new Map() })
         } else {
           if (entry.put === undefined) entry.at = at
@@ -66,17 +69,39 @@ function writer (dialect: Dialect): { folded: (folded: Map<string, Folded>) => S
   const created = dialect === 'mysql' ? 'createdAt' : '"createdAt"'
   const modified = dialect === 'mysql' ? 'modifiedAt' : '"modifiedAt"'
 
-  const deleteKeys = (keys: string[]): Step => async (query) => {
+  // jackson_index has no index on storeKey (jackson's entities index key, and key with storeKey): the
+  // index rows of a record whose entries are known (`had`) are deleted by their exact (key, storeKey);
+  // the others are looked up by storeKey, a scan of the table. (jackson's own delete leaves it to the
+  // foreign key's ON DELETE CASCADE, a scan per record; the plugin's sqlite connection does not
+  // enforce foreign keys, sql-client.ts.)
+  const deleteKeys = (keys: string[], had: Map<string, Set<string> | null> = new Map()): Step => async (query) => {
     if (keys.length === 0) return
+    const exact: Array<[string, string]> = []
+    const looked: string[] = []
+    for (const k of keys) {
+      const indexes = had.get(k)
+      if (indexes === null || indexes === undefined) looked.push(k)
+      else for (const index of indexes) exact.push([index, k])
+    }
     if (dialect === 'postgres') {
-      await query(`DELETE FROM ${INDEX} WHERE ${storeKey} = ANY(?::text[])`, [keys])
+      if (exact.length > 0) {
+        await query(`DELETE FROM ${INDEX} i USING unnest(?::text[], ?::text[]) AS v(k, s) WHERE i.${key} = v.k AND i.${storeKey} = v.s`,
+          [exact.map(([index]) => index), exact.map(([, k]) => k)])
+      }
+      if (looked.length > 0) await query(`DELETE FROM ${INDEX} WHERE ${storeKey} = ANY(?::text[])`, [looked])
       await query(`DELETE FROM ${STORE} WHERE ${key} = ANY(?::text[])`, [keys])
       return
     }
-    for (const run of chunked(dialect, keys, { perRow: 1 })) {
-      await query(`DELETE FROM ${INDEX} WHERE ${storeKey} IN (${placeholders(run.length)})`, run)
-      await query(`DELETE FROM ${STORE} WHERE ${key} IN (${placeholders(run.length)})`, run)
+    // By index key, each with its records: `key = ? AND storeKey IN (…)` is a look-up in (key, storeKey).
+    const byIndex = new Map<string, string[]>()
+    for (const [index, k] of exact) byIndex.set(index, [...byIndex.get(index) ?? [], k])
+    for (const [index, stores] of byIndex) {
+      for (const run of chunked(dialect, stores, { perRow: 1, fixed: 1 })) {
+        await query(`DELETE FROM ${INDEX} WHERE ${key} = ? AND ${storeKey} IN (${placeholders(run.length)})`, [index, ...run])
+      }
     }
+    for (const run of chunked(dialect, looked, { perRow: 1 })) await query(`DELETE FROM ${INDEX} WHERE ${storeKey} IN (${placeholders(run.length)})`, run)
+    for (const run of chunked(dialect, keys, { perRow: 1 })) await query(`DELETE FROM ${STORE} WHERE ${key} IN (${placeholders(run.length)})`, run)
   }
 
   const upsert = (puts: Put[]): Step => async (query) => {
@@ -124,12 +149,13 @@ WHERE NOT EXISTS (SELECT 1 FROM ${INDEX} i WHERE i.${key} = ${k} AND i.${storeKe
   return {
     folded (folded) {
       const deleted = [...folded].filter(([, entry]) => entry.deleted).map(([k]) => k)
+      const had = new Map([...folded].filter(([, entry]) => entry.deleted).map(([k, entry]) => [k, entry.had]))
       const puts = [...folded.values()].filter((entry) => entry.put !== undefined).sort((a, b) => a.at - b.at).map((entry) => entry.put!)
       const indexes = [...folded]
         .flatMap(([k, entry]) => [...entry.indexes].map(([index, at]) => ({ entry: [index, k] as [string, string], at })))
         .sort((a, b) => a.at - b.at).map(({ entry }) => entry)
       const steps: Step[] = []
-      if (deleted.length > 0) steps.push(deleteKeys(deleted))
+      if (deleted.length > 0) steps.push(deleteKeys(deleted, had))
       if (puts.length > 0) steps.push(Object.assign(upsert(puts), { single: dialect === 'postgres' }))
       if (indexes.length > 0) steps.push(addIndexes(indexes))
       return steps

@@ -265,7 +265,8 @@ export interface Storage {
  */
 export type JacksonRowOp =
   | { op: 'put', key: string, namespace: string, value: string, iv: string | null, tag: string | null, indexes: string[] }
-  | { op: 'delete', key: string }
+  /** `indexes`: every index entry the record has, where they are known (a membership's): deleted by their exact keys, without a look-up by the record's. */
+  | { op: 'delete', key: string, indexes?: string[] }
   | { op: 'deleteIndexed', index: string }
 
 export interface JacksonTables {

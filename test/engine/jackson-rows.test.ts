@@ -150,3 +150,35 @@ t.test('sqlite, encrypt: encrypted as jackson encrypts, read back by jackson', (
 t.test('postgres: the rows equal what jackson\'s API writes', (t) => service(t, 'postgres', false))
 t.test('postgres, encrypt: read back by jackson', (t) => service(t, 'postgres', true))
 t.test('mariadb: the rows equal what jackson\'s API writes', (t) => service(t, 'mariadb', false))
+
+// What the deletes in store/sql-jackson.ts work around: jackson_index has no index on storeKey alone,
+// and jackson relies on the foreign key's ON DELETE CASCADE to remove a record's index rows, which without
+// such an index scans the table for every record deleted. A membership's index rows are deleted by their
+// exact (key, storeKey) instead, and the plugin's sqlite connection does not enforce foreign keys.
+t.test('jackson_index: indexed by key and by (key, storeKey) only, its rows removed by a cascade from jackson_store', async (t) => {
+  const { createRequire } = await import('node:module')
+  const { readFileSync } = await import('node:fs')
+  const require = createRequire(import.meta.url)
+  for (const flavour of ['entity', 'sqlite/entity', 'mariadb/entity']) {
+    const source = readFileSync(require.resolve(`@boxyhq/saml-jackson/dist/db/sql/${flavour}/JacksonIndex.js`), 'utf8')
+    t.same(source.match(/typeorm_1\.Index\)\([^)]*\)/g), ['typeorm_1.Index)(\'_jackson_index_key\')', 'typeorm_1.Index)(\'_jackson_index_key_store\', [\'key\', \'storeKey\'])'],
+      `${flavour}: an index on key and one on (key, storeKey), none on storeKey alone`)
+    t.match(source, /onDelete: 'CASCADE'/, `${flavour}: the store row's delete cascades to its index rows`)
+  }
+})
+
+t.test('the plugin\'s sqlite connection enforces no foreign key (jackson\'s copy deletes index rows itself)', async (t) => {
+  const folder = mkdtempSync(join(tmpdir(), 'rows-fk-'))
+  const client = openSqlClient({ type: 'sqlite', url: join(folder, 'fk.db') })
+  t.teardown(() => client.close())
+  // A cascading foreign key like jackson's: deleting the parent through the writer leaves the child alone.
+  await client.transaction(async (query) => {
+    await query('CREATE TABLE parent (k TEXT PRIMARY KEY)')
+    await query('CREATE TABLE child (id INTEGER PRIMARY KEY, k TEXT REFERENCES parent (k) ON DELETE CASCADE)')
+    await query('INSERT INTO parent (k) VALUES (?)', ['a'])
+    await query('INSERT INTO child (k) VALUES (?)', ['a'])
+  })
+  await client.query('DELETE FROM parent WHERE k = ?', ['a'])
+  const { rows } = await client.query<{ n: number }>('SELECT count(*) AS n FROM child')
+  t.equal(Number(rows[0].n), 1, 'no cascade: foreign keys are not enforced on the writer')
+})
