@@ -65,7 +65,7 @@ export async function scimRoutes (fastify: FastifyInstance, { directory, service
   //   describe). A string the handler already serialized is sent as it is, as before;
   // - a request body is not validated, nor coerced, by Fastify: see bodyLeftAlone.
   fastify.setSerializerCompiler(() => (data) => JSON.stringify(data))
-  const validatorCompiler = bodyLeftAlone(fastify)
+  const validatorCompiler = lazyValidation(fastify)
   // Hidden from the document: the 405 answers, the other spellings, what answers 501; every route with openapi: false.
   // A security requirement names a scheme of the host's document: @fastify/swagger fails to build a
   // document that names one it does not declare, so only a scheme the host names is used.
@@ -190,16 +190,16 @@ export async function scimRoutes (fastify: FastifyInstance, { directory, service
 }
 
 // Registers the operations of `path`, and answers every other method with 405 before any body is parsed.
-function route (fastify: FastifyInstance, path: string, operations: Operations, validatorCompiler: FastifySchemaCompiler<unknown>, hide: boolean, documenting: FastifySchema) {
+function route (fastify: FastifyInstance, path: string, operations: Operations, validation: LazyValidation, hide: boolean, documenting: FastifySchema) {
   const methods = Object.keys(operations) as ResourceMethod[]
   for (const method of methods) {
     const { schema, handler } = operations[method]!
+    const validatorCompiler = validation.compilerFor(schema)
     fastify.route({
       method,
       url: path,
       schema: hide ? { ...schema, ...hidden() } : { ...schema, ...documenting },
-      // Only where there is a body schema: the other routes keep this scope's compiler (see bodyLeftAlone).
-      ...(schema.body === undefined ? {} : { validatorCompiler }),
+      ...(validatorCompiler === undefined ? {} : { validatorCompiler }),
       handler
     })
   }
@@ -217,20 +217,49 @@ function route (fastify: FastifyInstance, path: string, operations: Operations, 
   })
 }
 
-// The validator compiler of the routes with a body schema. Their body schema documents the body only:
-// dialects.ts normalises each provider's quirks first, and users.ts and groups.ts validate the
-// normalised body, so Fastify's Ajv must neither refuse nor coerce it. Their params and query string
-// are compiled by the compiler Fastify gives the other routes of this scope (its Ajv with the host's
-// ajv options, or the host's own compiler), so that they are checked exactly as before. A route-level
-// compiler rather than setValidatorCompiler: the scope's compiler is the one to delegate to.
-function bodyLeftAlone (fastify: FastifyInstance): FastifySchemaCompiler<unknown> {
-  return (definition) => {
+type ValidationResult = ReturnType<FastifySchemaCompiler<unknown>>
+
+interface LazyValidation {
+  /** The route-level validator compiler of a route with `schema` (undefined: the scope's, at ready). */
+  compilerFor(schema: FastifySchema): FastifySchemaCompiler<unknown> | undefined
+}
+
+// How the routes' schemas validate. A body schema documents the body only: dialects.ts normalises each
+// provider's quirks first, and users.ts and groups.ts validate the normalised body, so Fastify's Ajv must
+// neither refuse nor coerce it. Params and query strings are checked by the compiler Fastify gives this
+// scope (its Ajv with the host's ajv options, or the host's own compiler), exactly as before, but each
+// route's validators are compiled on its first request rather than at ready: about 40 routes' schemas
+// compiled at start took a tenth of a second of the cold start. The first route with params or a query
+// string and no body keeps the scope's compiler, so that Fastify sets that compiler up at ready; the
+// others delegate to it (a route-level compiler rather than setValidatorCompiler: the scope's compiler
+// is the one to delegate to).
+function lazyValidation (fastify: FastifyInstance): LazyValidation {
+  let scopeSetUp = false
+  const lazy: FastifySchemaCompiler<unknown> = (definition) => {
     if (definition.httpPart === 'body') return () => true
-    // Set up when the first route without a route-level compiler was compiled: GET /Users, registered
-    // before any route with a body.
-    const compiler = fastify.validatorCompiler
-    if (compiler === undefined) throw new Error(`No validator compiler in the SCIM scope yet for ${definition.method} ${definition.url}`)
-    return compiler(definition)
+    let compiled: ValidationResult | undefined
+    // Fastify reads a failed validation's errors from the function it was given.
+    const validate: ValidationResult = Object.assign((data: unknown) => {
+      if (compiled === undefined) {
+        const compiler = fastify.validatorCompiler
+        if (compiler === undefined) throw new Error(`No validator compiler in the SCIM scope for ${definition.method} ${definition.url}`)
+        compiled = compiler(definition)
+      }
+      const result = compiled(data)
+      validate.errors = compiled.errors
+      return result
+    }, { errors: null })
+    return validate
+  }
+  return {
+    compilerFor (schema) {
+      if (schema.params === undefined && schema.querystring === undefined && schema.headers === undefined && schema.body === undefined) return undefined
+      if (!scopeSetUp && schema.body === undefined) {
+        scopeSetUp = true
+        return undefined
+      }
+      return lazy
+    }
   }
 }
 

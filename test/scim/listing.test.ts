@@ -132,12 +132,20 @@ async function suite (t: Test, db: DbOptions) {
     t.equal(zero.startIndex, 1, 'startIndex=0 is read as 1')
     t.same(zero.Resources.map((r: Json) => r.userName), names.slice(0, 3))
 
-    for (const query of ['count=abc', 'startIndex=abc']) {
-      const res = await scim.send('GET', `/Users?${query}`)
-      t.equal(res.statusCode, 400, query)
-      t.same(res.json().schemas, [ERROR_SCHEMA])
-      t.equal(res.json().status, '400')
+    // Every listing route, each of whose validators is compiled on its first request (routes.ts lazyValidation).
+    for (const path of ['/Users', '/Groups', '/users/', '/groups']) {
+      for (const query of ['count=abc', 'startIndex=abc']) {
+        for (const attempt of ['first', 'again']) {
+          const res = await scim.send('GET', `${path}?${query}`)
+          t.equal(res.statusCode, 400, `${path}?${query} (${attempt})`)
+          t.same(res.json().schemas, [ERROR_SCHEMA])
+          t.equal(res.json().status, '400')
+        }
+      }
+      t.equal((await scim.send('GET', `${path}?count=2`)).statusCode, 200, `${path}?count=2 is valid`)
     }
+    const detail = async (path: string) => (await scim.send('GET', `${path}?count=abc`)).json().detail
+    t.equal(await detail('/Groups'), await detail('/Users'), 'with the same detail as the route compiled at ready')
 
     const filteredPage = await list(t, scim, `${filtered('Users', 'userName sw "page"')}&startIndex=2&count=2`)
     t.equal(filteredPage.totalResults, 7, 'a filtered listing counts every match')
