@@ -10,8 +10,12 @@
 // SAML's (@boxyhq/saml20, for an error check in controller/utils.js), axios (jackson's own webhooks,
 // which the plugin sends itself) and the OpenTelemetry exporters and SDK (@boxyhq/metrics' initializeMetrics,
 // which only jackson's controllers() calls): each is a stand-in that loads the real module on first use.
+// One is replaced rather than deferred: jackson digests every key of its store with the ripemd160 package
+// (a JavaScript RIPEMD-160 over hash-base, readable-stream and typed-array helpers, 30 ms to load),
+// which node:crypto computes natively with the same result (RIPEMD160_MODULE).
 // Nothing else is deferred; every other require is untouched.
 // test/engine/lazy-drivers.test.ts pins the requires this relies on.
+import { createHash, type Hash } from 'node:crypto'
 import Module from 'node:module'
 
 type Load = (request: string, parent: { filename?: string } | undefined, isMain: boolean) => unknown
@@ -49,6 +53,25 @@ function onFirstLoad (load: () => object, esModule: boolean): object {
     construct: (_, args) => Reflect.construct(target() as new (...a: unknown[]) => object, args)
   })
 }
+
+/** Where jackson requires ripemd160 (its keyDigest: `new RIPEMD160().update(k).digest('hex')`). */
+export const RIPEMD160_MODULE = { parent: '@boxyhq/saml-jackson/dist/db/utils.js', request: 'ripemd160' }
+
+/** The ripemd160 package's interface, on node:crypto. */
+export class NativeRipemd160 {
+  private readonly hash: Hash = createHash('ripemd160')
+  update (data: string | Buffer): this {
+    this.hash.update(data)
+    return this
+  }
+
+  digest (encoding?: 'hex' | 'base64'): string | Buffer {
+    return encoding === undefined ? this.hash.digest() : this.hash.digest(encoding)
+  }
+}
+
+const isRipemd160 = (request: string, parent: string) =>
+  request === RIPEMD160_MODULE.request && parent.replace(/\\/g, '/').endsWith(`/node_modules/${RIPEMD160_MODULE.parent}`)
 
 const deferredModule = (request: string, parent: string) =>
   DEFERRED_MODULES.find((d) => d.request === request && parent.replace(/\\/g, '/').endsWith(`/node_modules/${d.parent}`))
@@ -90,6 +113,7 @@ const deferring: Load = function (this: unknown, request, parent, isMain) {
   if (parent?.filename !== undefined && isGoogle(request, parent.filename)) {
     return googleStandIn(() => previous.call(this, request, parent, isMain) as GoogleModule)
   }
+  if (parent?.filename !== undefined && isRipemd160(request, parent.filename)) return { __esModule: true, default: NativeRipemd160 }
   const deferred = parent?.filename === undefined ? undefined : deferredModule(request, parent.filename)
   if (deferred !== undefined) return onFirstLoad(() => previous.call(this, request, parent, isMain) as object, deferred.esModule)
   return previous.call(this, request, parent, isMain)

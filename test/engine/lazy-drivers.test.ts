@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { DEFERRED_DRIVERS, DEFERRED_GOOGLE, DEFERRED_MODULES } from '../../src/engine/lazy-drivers.js'
+import { DEFERRED_DRIVERS, DEFERRED_GOOGLE, DEFERRED_MODULES, NativeRipemd160, RIPEMD160_MODULE } from '../../src/engine/lazy-drivers.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const require = createRequire(import.meta.url)
@@ -47,6 +47,19 @@ t.test('the libraries deferred where they are required are used only inside call
   }
 })
 
+t.test('jackson digests its keys with the ripemd160 package; node:crypto gives the same digests (workaround: engine/lazy-drivers.ts)', async (t) => {
+  const utils = readFileSync(require.resolve(RIPEMD160_MODULE.parent), 'utf8')
+  t.match(utils, 'const ripemd160_1 = __importDefault(require("ripemd160"));', 'db/utils.js requires ripemd160 through __importDefault')
+  t.same(utils.match(/ripemd160_1\.[^;]+/g), ['ripemd160_1.default().update(k).digest(\'hex\')'], 'and uses it only as new RIPEMD160().update(k).digest(\'hex\') in keyDigest')
+  const Package = require('ripemd160') as new () => { update: (data: string | Buffer) => { digest: (encoding?: string) => string | Buffer } }
+  const inputs = ['', 'abc', 'dsync:users:acme:app:2819c223-7f76-453a-919d-413861904646', 'Zoë Ångström ✓ 𝄞', 'x'.repeat(100_000)]
+  for (const input of inputs) {
+    t.equal(new NativeRipemd160().update(input).digest('hex'), new Package().update(input).digest('hex'), `the same hex digest of ${JSON.stringify(input.slice(0, 40))}`)
+  }
+  const bytes = Buffer.from([0, 1, 2, 255])
+  t.same(new NativeRipemd160().update(bytes).digest(), new Package().update(bytes).digest(), 'and of bytes, as a Buffer')
+})
+
 // A child process: register on a sqlite file, answer one SCIM request, then list the packages loaded.
 const CHILD = `
 import Fastify from 'fastify'
@@ -81,6 +94,7 @@ t.test('on sqlite: no Redis client, pg, mysql2, MongoDB or AWS SDK is loaded', a
   t.ok(has(loaded, 'better-sqlite3'), 'the sqlite driver is loaded')
   for (const pkg of ['@redis/client', 'pg', 'mysql2', 'mongodb', '@aws-sdk/client-dynamodb', '@googleapis/admin', 'google-auth-library']) t.notOk(has(loaded, pkg), `${pkg} is not`)
   for (const pkg of ['@boxyhq/saml20', 'axios', '@opentelemetry/exporter-metrics-otlp-http', '@opentelemetry/sdk-metrics']) t.notOk(has(loaded, pkg), `${pkg} is not (used only inside calls)`)
+  t.notOk(has(loaded, 'ripemd160'), 'nor ripemd160 (node:crypto digests jackson\'s keys)')
 })
 
 // The deferred libraries' stand-ins give the real modules on first use.
