@@ -76,6 +76,8 @@ const RECENT_MAX = 200
 const BACKGROUND_DELAY = 20
 // An awaited hook's attempt running this long has the cursor moved over what it passed before it in its batch.
 const PROGRESS_AFTER = 50
+// While no other instance is seen and the directory keeps writing, an awaited hook's cursor is written at most this often.
+const CURSOR_EVERY = 50
 // A claim is let go after this long without a drain of its directory.
 const RELEASE_AFTER = 1000
 // On close, calls still in flight get this long before their claims are released anyway.
@@ -111,6 +113,11 @@ export class Dispatcher {
   // Per directory: this process's writes under way, and the highest event number a drain read meanwhile that none had noted (writing()).
   private readonly inFlight = new Map<string, number>()
   private readonly unknownSeq = new Map<string, number>()
+  // Per claim (directory + handler): an awaited hook's position passed but not yet written, carried to the
+  // directory's next drain (carrying()); and per directory + group, when a cursor was last written.
+  private readonly carried = new Map<string, number>()
+  private readonly cursorWrittenAt = new Map<string, number>()
+  private readonly carryTimers = new Map<string, NodeJS.Timeout>()
   // The events this process's writes just committed, per directory, in seq order (offer()).
   private readonly recent = new Map<string, RecordedEvent[]>()
   private readonly startedAt = Date.now()
@@ -229,6 +236,43 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Whether an awaited hook's cursor may be carried to a later drain of the directory instead of written
+   * now, and how long until one is due: while no other instance is seen (nobody else waits for it; a
+   * crash only delivers those events again) and one was written less than CURSOR_EVERY ago. Under a
+   * steady stream of writes the cursor is then written every CURSOR_EVERY, not per drain. Undefined: write now.
+   */
+  private carrying (directoryId: string, group: Group): number | undefined {
+    if (group !== 'awaited' || this.othersSeen || this.closed) return undefined
+    const elapsed = Date.now() - (this.cursorWrittenAt.get(`${directoryId}\u0000${group}`) ?? 0)
+    return elapsed < CURSOR_EVERY ? CURSOR_EVERY - elapsed : undefined
+  }
+
+  private scheduleCarried (directoryId: string, group: Group, wait: number): void {
+    const groupSlot = `${directoryId}\u0000${group}`
+    if (this.closed || this.carryTimers.has(groupSlot)) return
+    const timer = setTimeout(() => {
+      this.carryTimers.delete(groupSlot)
+      this.writeCarried(directoryId, group).catch((err) => this.logFailure(err, { directoryId, group }, 'event cursors could not be moved'))
+    }, wait)
+    timer.unref()
+    this.carryTimers.set(groupSlot, timer)
+  }
+
+  // Writes the positions carried for the directory's handlers of `group`. A drain running meanwhile
+  // writes only positions past these (each is taken out before it is written), so whichever lands
+  // last, the cursor ends at the furthest (advance() never moves one back).
+  private async writeCarried (directoryId: string, group: Group): Promise<void> {
+    for (const key of this.keys(group)) {
+      const slot = `${directoryId}\u0000${key}`
+      const seq = this.carried.get(slot)
+      if (seq === undefined) continue
+      this.carried.delete(slot)
+      await this.queue.advance(directoryId, key, this.owner, seq)
+    }
+    this.cursorWrittenAt.set(`${directoryId}\u0000${group}`, Date.now())
+  }
+
   // Whether `batch` holds an event recorded since this process started that none of its writes
   // numbered: another instance's (or, while one of this process's writes is under way, not yet known).
   private judgeBatch (directoryId: string, batch: RecordedEvent[]): void {
@@ -295,6 +339,13 @@ export class Dispatcher {
     // Every claim, also those of a drain whose handler is still running: its event was not passed, so
     // the next holder delivers it again (at least once), and nobody waits for a lease to expire.
     this.held.clear()
+    for (const timer of this.carryTimers.values()) clearTimeout(timer)
+    this.carryTimers.clear()
+    for (const [slot, seq] of [...this.carried]) {
+      const [directoryId, key] = slot.split('\u0000')
+      await this.queue.advance(directoryId, key, this.owner, seq).catch(() => {})
+    }
+    this.carried.clear()
     for (const slot of [...this.claims]) {
       const [directoryId, key] = slot.split('\u0000')
       this.claims.delete(slot)
@@ -407,11 +458,33 @@ export class Dispatcher {
         const seq = unflushed.get(key)
         if (seq === undefined) return true
         unflushed.delete(key)
-        if (await this.queue.advance(directoryId, key, this.owner, seq)) return true
+        if (await this.queue.advance(directoryId, key, this.owner, seq)) {
+          this.cursorWrittenAt.set(groupSlot, Date.now())
+          return true
+        }
         active.delete(key) // lost: nothing more is delivered under this claim
         return false
       }
       const flushAll = async () => { for (const key of [...unflushed.keys()]) await flush(key) }
+      // What the previous drain of the directory carried over is written by this one.
+      for (const key of claimed) {
+        const slot = `${directoryId}\u0000${key}`
+        const seq = this.carried.get(slot)
+        if (seq === undefined) continue
+        this.carried.delete(slot)
+        if (!unflushed.has(key)) unflushed.set(key, seq)
+      }
+      // Carried over to the directory's next drain, or written when CURSOR_EVERY has passed (writeCarried).
+      const carry = () => {
+        const wait = this.carrying(directoryId, group)
+        if (wait === undefined) return
+        for (const [key, seq] of [...unflushed]) {
+          if (!active.has(key)) continue
+          this.carried.set(`${directoryId}\u0000${key}`, seq)
+          unflushed.delete(key)
+        }
+        this.scheduleCarried(directoryId, group, wait)
+      }
       try {
         while (active.size > 0 && !this.closed) {
           const from = Math.min(...[...active.values()].map((state) => state.lastSeq))
@@ -501,6 +574,8 @@ export class Dispatcher {
               }
             }
           }
+          // Only where this drain ends here: a later batch of it would write past what was carried.
+          if (last) carry()
           await flushAll()
           if (last) return
           // A large change makes a long backlog (9,000 membership events for jackson's copy, whose sqlite
