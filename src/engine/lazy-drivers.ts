@@ -29,7 +29,6 @@ export const DEFERRED_GOOGLE: ReadonlyArray<{ parent: string, request: string }>
   { parent: 'dist/directory-sync/index.js', request: './non-scim/google' },
   { parent: 'dist/directory-sync/non-scim/index.js', request: './google' }
 ]
-const JACKSON = /[\\/]@boxyhq[\\/]saml-jackson[\\/]/
 
 /**
  * Requires used only inside calls, by the file (under node_modules) that makes them: `esModule` is what
@@ -54,6 +53,9 @@ function onFirstLoad (load: () => object, esModule: boolean): object {
   })
 }
 
+// Whether `parent` (a module's file name) is `file`, a path under node_modules.
+const requiredBy = (parent: string, file: string) => parent.replace(/\\/g, '/').endsWith(`/node_modules/${file}`)
+
 /** Where jackson requires ripemd160 (its keyDigest: `new RIPEMD160().update(k).digest('hex')`). */
 export const RIPEMD160_MODULE = { parent: '@boxyhq/saml-jackson/dist/db/utils.js', request: 'ripemd160' }
 
@@ -71,10 +73,10 @@ export class NativeRipemd160 {
 }
 
 const isRipemd160 = (request: string, parent: string) =>
-  request === RIPEMD160_MODULE.request && parent.replace(/\\/g, '/').endsWith(`/node_modules/${RIPEMD160_MODULE.parent}`)
+  request === RIPEMD160_MODULE.request && requiredBy(parent, RIPEMD160_MODULE.parent)
 
 const deferredModule = (request: string, parent: string) =>
-  DEFERRED_MODULES.find((d) => d.request === request && parent.replace(/\\/g, '/').endsWith(`/node_modules/${d.parent}`))
+  DEFERRED_MODULES.find((d) => d.request === request && requiredBy(parent, d.parent))
 
 type GoogleModule = { newGoogleProvider: (params: unknown) => Record<string, object> }
 
@@ -100,8 +102,8 @@ function googleStandIn (load: () => GoogleModule): GoogleModule {
   }
 }
 
-const isGoogle = (request: string, parent: string) => JACKSON.test(parent) &&
-  DEFERRED_GOOGLE.some((g) => g.request === request && parent.replace(/\\/g, '/').endsWith(`saml-jackson/${g.parent}`))
+const isGoogle = (request: string, parent: string) =>
+  DEFERRED_GOOGLE.some((g) => g.request === request && requiredBy(parent, `@boxyhq/saml-jackson/${g.parent}`))
 
 const loader = Module as unknown as { _load: Load }
 const previous = loader._load

@@ -206,10 +206,10 @@ export class Dispatcher {
   }
 
   /**
-   * A write of this process numbered its events up to `seq` (called inside its transaction, before the
-   * commit): a drain that reads them before the write's deliver() does not take them for another
-   * instance's. (A write rolled back leaves the mark too high, which only delays noticing another
-   * instance until the poller's next read.)
+   * A write of this process numbered its events up to `seq` (called as soon as it knows: inside a
+   * transaction before its commit, or with the commit of a single statement, see writing()): a drain that
+   * reads them before the write's deliver() does not take them for another instance's. (A write rolled
+   * back leaves the mark too high, which only delays noticing another instance until the poller's next read.)
    */
   recording (directoryId: string, seq: number): void {
     if (seq > (this.localHead.get(directoryId) ?? 0)) this.localHead.set(directoryId, seq)
@@ -616,8 +616,10 @@ export class Dispatcher {
     const timer = setTimeout(() => {
       this.idle.delete(groupSlot)
       if (this.running.has(groupSlot)) return // a drain in flight sets the next quiet timer
-      // A quiet directory's offered events are let go with its claims (a hook in backoff reads them back).
+      // A quiet directory's offered events are let go with its claims (a hook in backoff reads them back),
+      // and so is when its cursors were last written (a carried position was written long before: CURSOR_EVERY).
       if (group === 'awaited') this.recent.delete(directoryId)
+      this.cursorWrittenAt.delete(groupSlot)
       for (const key of this.keys(group)) {
         const slot = `${directoryId}\u0000${key}`
         if (!this.held.delete(slot)) continue

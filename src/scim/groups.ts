@@ -12,7 +12,7 @@ import { present } from './resources.js'
 import { PatchOp, ScimGroup } from './schemas.js'
 import { foldKey } from '../keys.js'
 import { yieldToOthers } from './fairness.js'
-import { memberDelta, type MemberDelta } from './member-patch.js'
+import { memberDelta, memberOf, type MemberDelta } from './member-patch.js'
 
 type Json = Record<string, unknown>
 
@@ -42,11 +42,10 @@ function splitGroup (given: unknown): { body: Json, members: Member[] } {
   const { members: list = [], ...body } = document as Json & { members?: unknown[] }
   const members = new Map<string, Member>()
   for (const item of list as unknown[]) {
-    const value = (item as Json | null)?.value
-    if (typeof value !== 'string' || value === '') throw new ScimProblem(400, 'Group: every member needs a "value" (a user id)', 'invalidValue')
-    // Microsoft's collection names it displayName.
-    const display = (item as Json).display ?? (item as Json).displayName
-    members.set(value, typeof display === 'string' ? { value, display } : { value })
+    // The document is valid (validGroup): only a missing or empty value is left to refuse.
+    const member = memberOf(item)
+    if (member === undefined) throw new ScimProblem(400, 'Group: every member needs a "value" (a user id)', 'invalidValue')
+    members.set(member.value, member)
   }
   return { body, members: [...members.values()] }
 }

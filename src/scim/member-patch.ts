@@ -13,8 +13,8 @@ export interface MemberDelta { add: Member[], remove: string[] }
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value)
 const optionalString = (value: unknown): boolean => value === undefined || typeof value === 'string'
 
-// What the general path accepts as a member (schemas.ts GroupMember: value, display, $ref, type; others ignored).
-function memberOf (item: unknown): Member | undefined {
+/** A member as a group document gives it (schemas.ts GroupMember: value, display, $ref, type; others ignored), or undefined. */
+export function memberOf (item: unknown): Member | undefined {
   if (!isObject(item) || typeof item.value !== 'string' || item.value === '') return undefined
   if (!optionalString(item.display) || !optionalString(item.type) || !(item.$ref === undefined || item.$ref === null || typeof item.$ref === 'string')) return undefined
   // Microsoft's collection names it displayName (as splitGroup takes it).
