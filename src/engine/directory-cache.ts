@@ -9,15 +9,19 @@ import type { Directory, Result } from '../types.js'
 
 export class DirectoryCache {
   private readonly entries = new Map<string, { result: Result<Directory>, until: number }>()
+  // Counts forget()s: a load that began before one may have read the directory as it was before the
+  // change (a hook's drain looking it up while an update commits), so its answer is not kept.
+  private forgets = 0
 
   constructor (private readonly load: (id: string) => Promise<Result<Directory>>, private readonly ttlMs: number, private readonly maxEntries = 10_000) {}
 
   async get (id: string): Promise<Result<Directory>> {
     const entry = this.entries.get(id)
     if (entry !== undefined && entry.until > Date.now()) return entry.result
+    const forgets = this.forgets
     const result = await this.load(id)
     // A directory, or the fact that there is none (404); a passing failure is not kept.
-    if (result.error === null || result.error.code === 404) {
+    if (forgets === this.forgets && (result.error === null || result.error.code === 404)) {
       this.entries.delete(id)
       if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!)
       this.entries.set(id, { result, until: Date.now() + this.ttlMs })
@@ -26,6 +30,7 @@ export class DirectoryCache {
   }
 
   forget (id: string): void {
+    this.forgets++
     this.entries.delete(id)
   }
 }
