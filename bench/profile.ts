@@ -1,5 +1,5 @@
 // CPU profile of one contender during one scenario, for the closing note's evidence:
-//   npx tsx bench/profile.ts getUser [--engine sqlite|postgres] [--contender plugin|express|inprocess] [--users 2000] [--seconds 10] [--requests 2000]
+//   npx tsx bench/profile.ts getUser [--engine sqlite|postgres] [--contender plugin|encrypted|express|inprocess] [--users 2000] [--seconds 10] [--requests 2000] [--readers 1000]
 // It seeds a directory through the contender's own API (an initial sync: --users users, one group per 50),
 // profiles only the scenario run, writes the .cpuprofile under bench/out/profiles (open it in Chrome
 // DevTools), and prints the top self-time functions and areas.
@@ -24,7 +24,8 @@ const { values, positionals } = parseArgs({
     contender: { type: 'string', default: 'plugin' },
     seconds: { type: 'string', default: '10' },
     users: { type: 'string', default: '2000' },
-    requests: { type: 'string', default: '2000' }
+    requests: { type: 'string', default: '2000' },
+    readers: { type: 'string', default: '1000' }
   }
 })
 const scenario = (positionals[0] ?? 'getUser') as ScenarioName
@@ -35,10 +36,10 @@ runCompiled(compileServers())
 const folder = sqliteFolder()
 const dbs = await prepare(engine, folder)
 if (typeof dbs === 'string') throw new Error(dbs)
-const db = name === 'plugin' ? dbs.plugin : dbs.jackson
+const db = name === 'plugin' ? dbs.plugin : name === 'encrypted' ? dbs.encrypted : dbs.jackson
 const child = await startContender(name, { db })
 try {
-  const inspector = name === 'plugin' ? httpInspector(child.origin) : jacksonStoreInspector(db)
+  const inspector = name === 'plugin' || name === 'encrypted' ? httpInspector(child.origin) : jacksonStoreInspector(db)
   const execute = (data: RunData): Promise<Outcome> => name === 'inprocess'
     ? child.run(data)
     : runScenario(data, httpRunner(child.ready.base, child.ready.token), inspector)
@@ -48,7 +49,7 @@ try {
   const pools = new Pools(await inspector.sample(users, Math.ceil(users / 25)))
   const requests = Number(values.requests)
   const data: RunData = { scenario, prefix: 'prof', connections: 8 }
-  if (scenario === 'getUser' || scenario === 'filterUser') Object.assign(data, { connections: 16, seconds: Number(values.seconds), users: pools.readers(1000) })
+  if (scenario === 'getUser' || scenario === 'filterUser') Object.assign(data, { connections: 16, seconds: Number(values.seconds), users: pools.readers(Number(values.readers)) })
   if (scenario === 'createUser') data.count = requests
   if (scenario === 'deactivate') data.ids = pools.toDeactivate(requests)
   if (scenario === 'membership') data.changes = pools.membershipChanges(requests)

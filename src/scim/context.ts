@@ -80,7 +80,9 @@ export async function rewrite (
     const body = await compute(before)
     if (sameJson(body, before.body)) return { before, after: before, changed: false }
     checkSize(context, type, body, before.body)
-    const after: StoredResource = { ...before, keys: keysOf(body), body, lastModified: now(), version: before.version + 1 }
+    // Named field by field, not spread: a store may open `before.keys` only when asked (sql.ts fromRow).
+    const { directoryId, created, version } = before
+    const after: StoredResource = { directoryId, type, id, keys: keysOf(body), body, created, lastModified: now(), version: version + 1 }
     if (await unique(() => store.replace(after))) return { before, after, changed: true }
     if (attempt === MAX_ATTEMPTS) throw new ScimProblem(409, `${type} ${id} is being changed by another request; try again`)
   }

@@ -59,12 +59,16 @@ interface Row {
 const COLUMNS = 'directory_id, resource_type, id, name_key, external_id, display_key, original_keys, body, created, last_modified, version'
 
 function fromRow (row: Row, codec: Codec): StoredResource {
+  // The key columns may hold digests; the keys as given are kept beside them. They are opened on first
+  // use: a read answers from the body alone and a write computes new keys from its new body, and under
+  // db.encryptionKey each opening is a cipher of its own (some 10 µs of OpenSSL set-up).
+  let keys: ResourceKeys | undefined
   return {
     directoryId: row.directory_id,
     type: row.resource_type,
     id: row.id,
-    // The key columns may hold digests; the keys as given are kept beside them.
-    keys: JSON.parse(codec.open(row.original_keys)),
+    get keys () { return (keys ??= JSON.parse(codec.open(row.original_keys)) as ResourceKeys) },
+    set keys (value) { keys = value },
     body: JSON.parse(codec.open(row.body)),
     created: row.created,
     lastModified: row.last_modified,

@@ -12,6 +12,7 @@ import { ensureEncryption } from '../../src/store/encryption.js'
 import { openStore } from '../../src/store/index.js'
 import { openSqlClient } from '../../src/store/sql-client.js'
 import { sqlEncryptionTarget } from '../../src/store/sql-encryption.js'
+import { openSqlStorage } from '../../src/store/sql.js'
 import { buildApp, externalUrl, scimUser, sqliteFile } from '../helpers/app.js'
 import { dumpTools, found, rawRead } from '../helpers/raw-read.js'
 import { CORE_GROUP, ENTERPRISE, PATCH_OP, ok, openDirectory, sleep, type ScimClient } from '../helpers/scim.js'
@@ -258,6 +259,31 @@ t.test('the codec: fresh ciphertexts, authenticated, digests and fingerprints bo
   t.not(codec.digest(sent.userName), codec.digest(sent.second), 'and with the value')
   t.not(codec.fingerprint, other.fingerprint, 'fingerprints differ by key')
   t.notOk(a.includes(sent.userName) || codec.digest(sent.userName).includes(sent.userName), 'neither form holds the value')
+})
+
+// What a read costs under a key: each value opened is a cipher set up of its own, so a GET opens the body
+// alone, and the keys as given (kept beside their digests) only when something asks for them.
+t.test('a read opens the body alone, the keys as given when asked', async (t) => {
+  const codec = encryptionCodec(KEY)
+  const opened: string[] = []
+  const counting = { ...codec, open: (stored: string) => { const text = codec.open(stored); opened.push(text); return text } }
+  const storage = await openSqlStorage({ type: 'sqlite', url: (sqliteFile(t) as { url: string }).url }, { codec: counting })
+  t.teardown(() => storage.close())
+  const directoryId = randomUUID()
+  const keys = { name: sent.userName, externalId: sent.externalId, displayName: sent.displayName.toLowerCase() }
+  await storage.resources.insert({ directoryId, type: 'User', id: 'u1', keys, body: { userName: sent.userName, title: sent.title }, created: 'c', lastModified: 'c', version: 1 })
+  opened.length = 0
+
+  const read = await storage.resources.get(directoryId, 'User', 'u1')
+  t.same(read?.body, { userName: sent.userName, title: sent.title }, 'the body is read')
+  t.equal(opened.length, 1, 'one value opened for it')
+  t.same(read?.keys, keys, 'the keys as given, when asked')
+  t.equal(opened.length, 2, 'opened then')
+  t.same(read?.keys, keys, 'and asked again')
+  t.equal(opened.length, 2, 'not opened twice')
+  t.same(JSON.parse(JSON.stringify(read)).keys, keys, 'a copy of the record carries them')
+  read!.keys = { ...keys, externalId: null }
+  t.equal(read!.keys.externalId, null, 'they can be replaced')
 })
 
 /** The rows of the plugin's own tables (or its Redis keys), as text. */
