@@ -10,6 +10,9 @@ import { type JacksonDb, type JacksonOptions, openJacksonDb } from './jackson.js
 import { jacksonLogger, redact, typeormLogger } from './logging.js'
 import { Mutex } from './confinement.js'
 import { describeDb, probeDatabase } from './probe.js'
+import { jacksonSchemaIsCurrent, recordJacksonSchema, sqlJacksonDriver, type JacksonDriverOptions } from './jackson-driver.js'
+import { jacksonVersion } from './lazy-drivers.js'
+import { openSqlClient } from '../store/sql-client.js'
 
 export interface OpenDatabase {
   readonly options: JacksonOptions['db']
@@ -94,7 +97,7 @@ async function open (options: JacksonOptions['db'], log: FastifyBaseLogger, time
   const started = Date.now()
   await probeDatabase(options, timeoutMs)
   const logger = log.child({ component: 'jackson' })
-  const opening = openJacksonDb(options, jacksonLogger(logger))
+  const opening = openJackson(options, logger)
   // The probe answered, so jackson should connect at once; if it still hangs (say, its schema
   // synchronisation keeps failing), fail registration rather than wait on a loop that never ends.
   let timer: NodeJS.Timeout | undefined
@@ -108,23 +111,31 @@ async function open (options: JacksonOptions['db'], log: FastifyBaseLogger, time
   } finally {
     clearTimeout(timer)
   }
-  if (db.db.dataSource) db.db.dataSource.logger = typeormLogger(logger)
-  guardPgClients(db)
   const serialLock = options.engine === 'sql' && options.type === 'sqlite' ? new Mutex() : undefined
   return { options, db, serialLock }
 }
 
-// jackson's typeorm pool on PostgreSQL: typeorm listens to a client's errors only while a query runner
-// holds it, and the pool only while it is idle. A backend terminated in between (as a restart does)
-// would be an unhandled 'error' event, which ends the host's process: every client gets a listener that
-// ignores it (queries in flight still get their error; the pool replaces the broken client).
-function guardPgClients (db: JacksonDb): void {
-  const pool = (db.db.dataSource as { driver?: { master?: unknown } } | undefined)?.driver?.master as
-    { on?: (event: string, fn: (client: { on: (event: string, fn: () => void) => void }) => void) => void, _clients?: Array<{ on: (event: string, fn: () => void) => void }> } | undefined
-  if (typeof pool?.on !== 'function') return
-  const ignore = () => {}
-  for (const client of pool._clients ?? []) client.on('error', ignore)
-  pool.on('connect', (client) => { client.on('error', ignore) })
+// On the SQL engines jackson's store is served by the plugin's own client (jackson-driver.ts). jackson's
+// typeorm driver is built only to create or update jackson's tables (its synchronize), where this
+// version of jackson has not yet done so on this database, and closed again at once; with
+// manualMigration it is never built here (the `migrate` command does it).
+async function openJackson (options: JacksonOptions['db'], logger: FastifyBaseLogger): Promise<JacksonDb> {
+  const log = jacksonLogger(logger)
+  if (options.engine !== 'sql') return openJacksonDb(options, log)
+  const client = openSqlClient({ type: options.type, url: options.url, ssl: options.ssl })
+  try {
+    const version = jacksonVersion()
+    if (options.manualMigration !== true && (version === null || !await jacksonSchemaIsCurrent(client, version))) {
+      const synchronised = await openJacksonDb(options, log)
+      if (synchronised.db.dataSource) synchronised.db.dataSource.logger = typeormLogger(logger)
+      await closeJacksonDb(synchronised)
+      if (version !== null) await recordJacksonSchema(client, version)
+    }
+  } catch (err) {
+    await client.close()
+    throw err
+  }
+  return openJacksonDb({ ...options, driver: sqlJacksonDriver(client, options as JacksonDriverOptions) }, log)
 }
 
 async function closeJacksonDb (db: JacksonDb): Promise<void> {

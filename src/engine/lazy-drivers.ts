@@ -6,6 +6,9 @@
 // loads the real driver then, on first use. Likewise jackson's directory sync requires its Google
 // Workspace provider (@googleapis/admin, google-auth-library), which the plugin refuses (a Google
 // directory is not SCIM): its stand-in builds the real provider when one of its objects is first used.
+// Its SQL driver (typeorm, 374 modules) and the typeorm entities it requires are deferred the same way:
+// the plugin gives jackson a driver of its own (jackson-driver.ts) and builds jackson's only to have
+// typeorm create or update jackson's tables (database.ts), once per jackson version and database.
 // And three libraries that modules the plugin loads require at load but use only inside calls (DEFERRED_MODULES):
 // SAML's (@boxyhq/saml20, for an error check in controller/utils.js), axios (jackson's own webhooks,
 // which the plugin sends itself) and the OpenTelemetry exporters and SDK (@boxyhq/metrics' initializeMetrics,
@@ -16,13 +19,36 @@
 // Nothing else is deferred; every other require is untouched.
 // test/engine/lazy-drivers.test.ts pins the requires this relies on.
 import { createHash, type Hash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import Module from 'node:module'
 
 type Load = (request: string, parent: { filename?: string } | undefined, isMain: boolean) => unknown
 
 /** db.js's requires that are deferred, by the name it requires them with. */
-export const DEFERRED_DRIVERS: readonly string[] = ['./mongo', './dynamoDb', './redis']
+export const DEFERRED_DRIVERS: readonly string[] = ['./mongo', './dynamoDb', './redis', './sql/sql']
+/**
+ * db.js's requires of jackson's typeorm entities (each module requires typeorm for its decorators): used
+ * only when jackson's own SQL driver is built, which the plugin does only to synchronise jackson's
+ * tables (jackson-driver.ts).
+ */
+export const DEFERRED_ENTITIES: readonly string[] = ['sql/entity', 'planetscale/entity', 'sql/mssql/entity', 'sql/sqlite/entity', 'sql/mariadb/entity']
+  .flatMap((folder) => ['JacksonStore', 'JacksonIndex', 'JacksonTTL'].map((name) => `./${folder}/${name}`))
 const DB_MODULE = /[\\/]@boxyhq[\\/]saml-jackson[\\/]dist[\\/]db[\\/]db\.js$/
+
+// Where db.js was loaded from (its file name as the loader saw it): jacksonVersion() reads the package's.
+let dbFile: string | undefined
+
+/** The version of the @boxyhq/saml-jackson whose db.js was loaded, or null where it was not seen loading. */
+export function jacksonVersion (): string | null {
+  if (dbFile === undefined) return null
+  try {
+    const version: unknown = JSON.parse(readFileSync(join(dirname(dbFile), '..', '..', 'package.json'), 'utf8')).version
+    return typeof version === 'string' ? version : null
+  } catch {
+    return null
+  }
+}
 
 /** The directory-sync modules that require the Google provider, and how they name it. */
 export const DEFERRED_GOOGLE: ReadonlyArray<{ parent: string, request: string }> = [
@@ -108,9 +134,13 @@ const isGoogle = (request: string, parent: string) =>
 const loader = Module as unknown as { _load: Load }
 const previous = loader._load
 const deferring: Load = function (this: unknown, request, parent, isMain) {
-  if (parent?.filename !== undefined && DB_MODULE.test(parent.filename) && DEFERRED_DRIVERS.includes(request)) {
-    const load = () => previous.call(this, request, parent, isMain) as { default: { new: (...args: unknown[]) => unknown } }
-    return { __esModule: true, default: { new: (...args: unknown[]) => load().default.new(...args) } }
+  if (parent?.filename !== undefined && DB_MODULE.test(parent.filename)) {
+    dbFile = parent.filename
+    if (DEFERRED_DRIVERS.includes(request)) {
+      const load = () => previous.call(this, request, parent, isMain) as { default: { new: (...args: unknown[]) => unknown } }
+      return { __esModule: true, default: { new: (...args: unknown[]) => load().default.new(...args) } }
+    }
+    if (DEFERRED_ENTITIES.includes(request)) return onFirstLoad(() => previous.call(this, request, parent, isMain) as object, true)
   }
   if (parent?.filename !== undefined && isGoogle(request, parent.filename)) {
     return googleStandIn(() => previous.call(this, request, parent, isMain) as GoogleModule)

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { DEFERRED_DRIVERS, DEFERRED_GOOGLE, DEFERRED_MODULES, NativeRipemd160, RIPEMD160_MODULE } from '../../src/engine/lazy-drivers.js'
+import { DEFERRED_DRIVERS, DEFERRED_ENTITIES, DEFERRED_GOOGLE, DEFERRED_MODULES, NativeRipemd160, RIPEMD160_MODULE } from '../../src/engine/lazy-drivers.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const require = createRequire(import.meta.url)
@@ -16,6 +16,10 @@ t.test('jackson\'s db.js requires the drivers that are deferred (workaround: eng
   const source = readFileSync(require.resolve('@boxyhq/saml-jackson/dist/db/db.js'), 'utf8')
   for (const driver of DEFERRED_DRIVERS) t.match(source, `require("${driver}")`, `db.js requires ${driver}`)
   t.match(source, /\.default\.new\(/, 'and uses each through default.new()')
+  // jackson's typeorm entities: read only where db.js builds its own SQL driver, which it does not when
+  // given one (engine/jackson-driver.ts).
+  for (const entity of DEFERRED_ENTITIES) t.match(source, `require("${entity}")`, `db.js requires ${entity}`)
+  t.match(source, /if \('driver' in dbOpts\) \{\s+return new DB\(dbOpts\.driver, encryptionKey/, 'and takes a driver it is given before building any')
 })
 
 t.test('jackson\'s directory sync requires its Google provider where it is deferred (workaround: engine/lazy-drivers.ts)', async (t) => {
