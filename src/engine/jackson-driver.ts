@@ -55,7 +55,9 @@ function page (pageOffset: unknown, pageLimit: unknown, max: number): { offset: 
   const numeric = (n: unknown) => n !== undefined && !Number.isNaN(Number(n))
   const offset = numeric(pageOffset) ? Number(pageOffset) : 0
   const limit = !numeric(pageLimit) || Number(pageLimit) === 0 || Number(pageLimit) > max ? max : Number(pageLimit)
-  return { offset, limit }
+  // Written into the statement: whole and not negative, whatever a caller passed.
+  const whole = (n: number) => Number.isFinite(n) ? Math.max(0, Math.trunc(n)) : 0
+  return { offset: whole(offset), limit: whole(limit) }
 }
 
 const direction = (order: Order) => order === 'ASC' ? 'ASC' : 'DESC'
