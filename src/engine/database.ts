@@ -118,10 +118,12 @@ async function open (options: JacksonOptions['db'], log: FastifyBaseLogger, time
 // On the SQL engines jackson's store is served by the plugin's own client (jackson-driver.ts). jackson's
 // typeorm driver is built only to create or update jackson's tables (its synchronize), where this
 // version of jackson has not yet done so on this database, and closed again at once; with
-// manualMigration it is never built here (the `migrate` command does it).
+// manualMigration it is never built here (the `migrate` command does it). An in-memory sqlite database
+// exists only on the connection that made it, so there jackson keeps its own driver, tables and all.
 async function openJackson (options: JacksonOptions['db'], logger: FastifyBaseLogger): Promise<JacksonDb> {
   const log = jacksonLogger(logger)
-  if (options.engine !== 'sql') return openJacksonDb(options, log)
+  const inMemory = options.engine === 'sql' && options.type === 'sqlite' && (options.url === ':memory:' || options.url === '')
+  if (options.engine !== 'sql' || inMemory) return openJacksonDb(options, log)
   const client = openSqlClient({ type: options.type, url: options.url, ssl: options.ssl })
   try {
     const version = jacksonVersion()

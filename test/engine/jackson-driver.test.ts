@@ -170,3 +170,15 @@ t.test('typeorm creates jackson\'s tables once per jackson version; a start that
   t.teardown(() => check.close())
   t.equal(await jacksonSchemaIsCurrent(check, JACKSON_VERSION), true, 'and the mark says this version')
 })
+
+t.test('an in-memory sqlite database keeps jackson\'s own driver (its tables exist only on its connection)', async (t) => {
+  const { default: Fastify } = await import('fastify')
+  const { default: plugin } = await import('../../src/index.js')
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(plugin, { db: { engine: 'sql', type: 'sqlite', url: ':memory:' }, externalUrl: 'http://127.0.0.1:3000' })
+  const created = await app.directorySync.directories.create({ tenant: 't', product: 'p' })
+  t.equal(created.error, null, 'a directory is created')
+  const res = await app.inject({ url: new URL(created.data!.scim.endpoint!).pathname + '/Users', headers: { authorization: 'Bearer ' + created.data!.scim.secret } })
+  t.equal(res.statusCode, 200, 'and served')
+})
