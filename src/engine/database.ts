@@ -6,13 +6,12 @@ import { resolve } from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
 import { DatabaseConflictError, DatabaseUnreachableError } from '../errors.js'
 import type { DbOptions } from '../options.js'
-import { type JacksonDb, type JacksonOptions, openJacksonDb } from './jackson.js'
+import { JACKSON_VERSION, type JacksonDb, type JacksonOptions, openJacksonDb } from './jackson.js'
 import { jacksonLogger, redact, typeormLogger } from './logging.js'
 import { Mutex } from './confinement.js'
 import { describeDb, probeDatabase } from './probe.js'
 import { jacksonSchemaIsCurrent, recordJacksonSchema, sqlJacksonDriver, type JacksonDriverOptions } from './jackson-driver.js'
-import { jacksonVersion } from './lazy-drivers.js'
-import { openSqlClient } from '../store/sql-client.js'
+import { isInMemorySqlite, openSqlClient } from '../store/sql-client.js'
 
 export interface OpenDatabase {
   readonly options: JacksonOptions['db']
@@ -34,7 +33,7 @@ const registry: Map<string, Entry> = ((globalThis as any)[registryKey] ??= new M
 /** jackson's defaults for `db` (dist/db/defaultDb.js), applied here because its entry point is not used. */
 export function withDefaults (db: DbOptions): JacksonOptions['db'] {
   const filled: JacksonOptions['db'] = { manualMigration: false, ttl: 300, cleanupLimit: 1000, pageLimit: 50, ...db }
-  if (filled.engine === 'sql' && filled.type === 'sqlite' && filled.url !== ':memory:') filled.url = resolve(filled.url)
+  if (filled.engine === 'sql' && filled.type === 'sqlite' && !isInMemorySqlite(filled.url)) filled.url = resolve(filled.url)
   return filled
 }
 
@@ -111,6 +110,9 @@ async function open (options: JacksonOptions['db'], log: FastifyBaseLogger, time
   } finally {
     clearTimeout(timer)
   }
+  // Where jackson keeps its own typeorm driver (an in-memory sqlite database): its failed queries are
+  // logged without their parameters (stored records), never to the console.
+  if (db.db.dataSource) db.db.dataSource.logger = typeormLogger(logger)
   const serialLock = options.engine === 'sql' && options.type === 'sqlite' ? new Mutex() : undefined
   return { options, db, serialLock }
 }
@@ -122,22 +124,20 @@ async function open (options: JacksonOptions['db'], log: FastifyBaseLogger, time
 // exists only on the connection that made it, so there jackson keeps its own driver, tables and all.
 async function openJackson (options: JacksonOptions['db'], logger: FastifyBaseLogger): Promise<JacksonDb> {
   const log = jacksonLogger(logger)
-  const inMemory = options.engine === 'sql' && options.type === 'sqlite' && (options.url === ':memory:' || options.url === '')
-  if (options.engine !== 'sql' || inMemory) return openJacksonDb(options, log)
+  if (options.engine !== 'sql' || (options.type === 'sqlite' && isInMemorySqlite(options.url))) return openJacksonDb(options, log)
   const client = openSqlClient({ type: options.type, url: options.url, ssl: options.ssl })
   try {
-    const version = jacksonVersion()
+    const version = JACKSON_VERSION
     if (options.manualMigration !== true && (version === null || !await jacksonSchemaIsCurrent(client, version))) {
-      const synchronised = await openJacksonDb(options, log)
-      if (synchronised.db.dataSource) synchronised.db.dataSource.logger = typeormLogger(logger)
-      await closeJacksonDb(synchronised)
+      await closeJacksonDb(await openJacksonDb(options, log))
       if (version !== null) await recordJacksonSchema(client, version)
     }
   } catch (err) {
     await client.close()
     throw err
   }
-  return openJacksonDb({ ...options, driver: sqlJacksonDriver(client, options as JacksonDriverOptions) }, log)
+  const { pageLimit, ttl, cleanupLimit } = options as JacksonDriverOptions
+  return openJacksonDb({ ...options, driver: sqlJacksonDriver(client, { pageLimit, ttl, cleanupLimit, log }) }, log)
 }
 
 async function closeJacksonDb (db: JacksonDb): Promise<void> {

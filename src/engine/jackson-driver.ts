@@ -14,7 +14,7 @@
 // test/engine/jackson-driver.test.ts runs the same calls through both drivers and compares what they
 // answer and the rows they leave.
 import { sqlJacksonTables } from '../store/sql-jackson.js'
-import type { Dialect, SqlClient } from '../store/sql-client.js'
+import { chunked, placeholders, type Dialect, type SqlClient } from '../store/sql-client.js'
 
 /** A stored value as jackson's DB hands it over: encrypted (iv and tag) or not. */
 export interface JacksonValue { value: string, iv?: string | null, tag?: string | null }
@@ -42,6 +42,8 @@ export interface JacksonDriverOptions {
   /** Seconds between TTL clean-ups, and rows per clean-up batch (jackson's ttl and cleanupLimit). */
   ttl?: number
   cleanupLimit?: number
+  /** Where a failed TTL clean-up is told (jackson's logger). */
+  log?: { warn(message: string): void }
 }
 
 const SCHEMA_TABLE = 'dsync_jackson_schema'
@@ -77,8 +79,9 @@ export function sqlJacksonDriver (client: SqlClient, options: JacksonDriverOptio
   const query = client.query
 
   const removeExpiring = async (keys: string[]) => {
-    for (const k of keys) await query(`DELETE FROM jackson_ttl WHERE ${key} = ?`, [k])
+    for (const run of chunked(client.dialect, keys, { perRow: 1 })) await query(`DELETE FROM jackson_ttl WHERE ${key} IN (${placeholders(run.length)})`, run)
   }
+  let closed = false
 
   const driver: JacksonDriver = {
     async get (namespace, k) {
@@ -129,6 +132,7 @@ WHERE i.${key} = ? ORDER BY i.id ${direction(sortOrder)} LIMIT ${limit} OFFSET $
       await tables.apply(dbKeys.map((dbKey) => ({ op: 'delete' as const, key: dbKey })))
     },
     async close () {
+      closed = true
       if (driver.timerId !== undefined) clearTimeout(driver.timerId)
       await client.close()
     },
@@ -147,10 +151,11 @@ WHERE i.${key} = ? ORDER BY i.id ${direction(sortOrder)} LIMIT ${limit} OFFSET $
           await tables.apply(keys.map((dbKey) => ({ op: 'delete' as const, key: dbKey })))
           await removeExpiring(keys)
         }
-      } catch {
-        // the next round tries again (sql.js's clean-up stops for good on a failure)
+      } catch (err) {
+        // The next round tries again (sql.js's clean-up stops for good on a failure).
+        options.log?.warn(`jackson's TTL clean-up failed: ${String(err)}`)
       }
-      driver.timerId = setTimeout(cleanUp, ttl * 1000).unref()
+      if (!closed) driver.timerId = setTimeout(cleanUp, ttl * 1000).unref()
     }
     driver.timerId = setTimeout(cleanUp, ttl * 1000).unref()
   }

@@ -4,7 +4,7 @@
 // starts telemetry and leaves timers running. The parts used here are internal modules, so their shape
 // is checked at load time and pinned by test/engine/jackson-internals.test.ts.
 // First: db.js then loads without the drivers the plugin does not give it (lazy-drivers.ts).
-import { stopDeferring } from './lazy-drivers.js'
+import { jacksonVersion, stopDeferring } from './lazy-drivers.js'
 import * as dbModule from '@boxyhq/saml-jackson/dist/db/db.js'
 import * as directorySyncModule from '@boxyhq/saml-jackson/dist/directory-sync/index.js'
 import * as eventModule from '@boxyhq/saml-jackson/dist/event/index.js'
@@ -132,6 +132,8 @@ type DirectorySyncFactory = (params: { db: JacksonDb, opts: JacksonOptions, even
 type EventControllerClass = new (params: { opts: JacksonOptions }) => unknown
 
 stopDeferring()
+/** The version of the jackson loaded here (null where a host had loaded its db.js before: not seen loading). */
+export const JACKSON_VERSION = jacksonVersion()
 const dbFactory = cjsDefault<DbFactory>(dbModule, 'dist/db/db.js', 'object')
 const directorySyncFactory = cjsDefault<DirectorySyncFactory>(directorySyncModule, 'dist/directory-sync/index.js', 'function')
 const EventController = cjsDefault<EventControllerClass>(eventModule, 'dist/event/index.js', 'function')

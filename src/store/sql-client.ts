@@ -129,6 +129,9 @@ export function insertIgnore (dialect: Dialect, table: string, columns: string[]
   return `${verb} ${table} (${columns.join(', ')}) VALUES ${Array.from({ length: rows }, () => row).join(', ')}${tail}`
 }
 
+/** Whether a sqlite `url` names an in-memory database, which exists only on the connection that opens it. */
+export const isInMemorySqlite = (url: string): boolean => url === ':memory:' || url === ''
+
 export function openSqlClient (connection: SqlConnection): SqlClient {
   switch (connection.type) {
     case 'sqlite': return sqliteClient(connection.url)
@@ -158,9 +161,7 @@ function sqliteClient (file: string): SqlClient {
   // sql-jackson.ts, which deletes the index rows itself) would scan the whole index table.
   // better-sqlite3 enforces foreign keys by default; the plugin's own tables declare none.
   db.pragma('foreign_keys = OFF')
-  // An in-memory database exists only on its own connection.
-  const inMemory = file === ':memory:' || file === ''
-  const reader = inMemory ? db : open(file)
+  const reader = isInMemorySqlite(file) ? db : open(file)
   const lock = new Mutex()
   const prepared = (connection: Database.Database, cache: Map<string, Database.Statement>, sql: string) => {
     let statement = cache.get(sql)

@@ -181,4 +181,26 @@ t.test('an in-memory sqlite database keeps jackson\'s own driver (its tables exi
   t.equal(created.error, null, 'a directory is created')
   const res = await app.inject({ url: new URL(created.data!.scim.endpoint!).pathname + '/Users', headers: { authorization: 'Bearer ' + created.data!.scim.secret } })
   t.equal(res.statusCode, 200, 'and served')
+  const { openCore } = await import('../../src/engine/core.js')
+  const core = await openCore({ db: { engine: 'sql', type: 'sqlite', url: ':memory:' }, externalUrl: 'http://127.0.0.1:3000', samlPath: '/saml', scimPath: '/scim', connectTimeout: 10_000 }, Fastify().log, 1)
+  t.teardown(() => core.close())
+  const logger = (core.lease.database.db.db as { dataSource?: { logger: object } }).dataSource?.logger
+  t.notMatch(logger?.constructor.name, /ConsoleLogger/, 'typeorm\'s failed queries go to the Fastify logger there, not the console')
+})
+
+t.test('the TTL clean-up removes expired records, and stops with close()', async (t) => {
+  const db = { engine: 'sql', type: 'sqlite', url: join(mkdtempSync(join(tmpdir(), 'dsync-ttl-')), 'd.db') } as const
+  await (await jacksonDriver(null, db as never)).close() // jackson's tables
+  const driver = sqlJacksonDriver(openSqlClient(db), { pageLimit: 50, ttl: 0.05, cleanupLimit: 1 })
+  await driver.put(NS, 'short', { value: '{"n":1}' }, 0.01, byDirectory)
+  await driver.put(NS, 'shorter', { value: '{"n":2}' }, 0.01)
+  await driver.put(NS, 'kept', { value: '{"n":3}' }, 0, byDirectory)
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.same(await Promise.all(['short', 'shorter', 'kept'].map((k) => driver.get(NS, k).then((v) => v?.value ?? null))), [null, null, '{"n":3}'], 'the expired records are gone, one clean-up batch at a time')
+  t.same((await driver.getByIndex(NS, byDirectory)).data.map((v) => v.value), ['{"n":3}'], 'with their index entries')
+  const last = driver.timerId
+  t.ok(last !== undefined, 'the clean-up is scheduled again')
+  await driver.close()
+  await new Promise((resolve) => setTimeout(resolve, 120))
+  t.equal(driver.timerId, last, 'and not after close()')
 })
